@@ -1,0 +1,125 @@
+"""The results writer: every chapter ends with one `results/<chapter>.json`.
+
+It records what the book needs to show a number honestly: the metrics, the parameters, the seed,
+the profile, the device, library versions, the git commit and the wall time.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .utils import library_versions, machine_info
+
+__all__ = ["repo_root", "results_dir", "write_results", "read_results", "atomic_write_text"]
+
+
+def repo_root() -> Path:
+    """The checkout this package lives in (editable install), else the current directory."""
+    candidate = Path(__file__).resolve().parents[1]
+    return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
+
+
+def results_dir() -> Path:
+    """`$DCCA_RESULTS_DIR`, else `<repo>/results`."""
+    env = os.environ.get("DCCA_RESULTS_DIR")
+    return Path(env) if env else repo_root() / "results"
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _jsonable(value: Any) -> Any:
+    """NumPy/torch scalars and arrays → plain JSON; NaN/inf → None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write via a temp file in the same folder and rename, so no half-written file survives."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any], *, seed: int,
+                  profile: str, device: str, wall_time_s: float, published: dict[str, Any] | None = None,
+                  extra: dict[str, Any] | None = None, out_dir: str | Path | None = None) -> Path:
+    """Write `<out_dir>/<chapter>.json` atomically and return its path.
+
+    `metrics` are our numbers; `published` maps the same metric names to
+    `{"value": ..., "source": ...}` so the scoreboard can put them side by side.
+    """
+    if not chapter or "/" in chapter:
+        raise ValueError(f"chapter must be a plain name like '01_kmeans_cifar', got {chapter!r}")
+    if profile not in ("smoke", "full"):
+        raise ValueError(f"profile must be 'smoke' or 'full', got {profile!r}")
+    root = repo_root()
+    record = {
+        "chapter": chapter,
+        "profile": profile,
+        "seed": int(seed),
+        "device": str(device),
+        "wall_time_s": round(float(wall_time_s), 3),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(root),
+        "versions": library_versions(),
+        "machine": machine_info(),
+        "metrics": _jsonable(metrics),
+        "published": _jsonable(published or {}),
+        "params": _jsonable(params),
+        "extra": _jsonable(extra or {}),
+    }
+    target = Path(out_dir) if out_dir is not None else results_dir()
+    return atomic_write_text(target / f"{chapter}.json", json.dumps(record, indent=2, sort_keys=False) + "\n")
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Read a results file, with a clear error when it is missing or not valid JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"results file {path} does not exist; run the chapter first") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None

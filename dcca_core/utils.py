@@ -1,0 +1,106 @@
+"""Cross-cutting helpers: seeding, device selection, tensors, timing, versions.
+
+One place for each concern, so that no chapter re-implements them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["set_seed", "get_device", "as_tensor", "Timer", "library_versions", "machine_info"]
+
+
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch; with `deterministic`, ask torch for deterministic kernels.
+
+    Same seed, same profile, same CPU → same numbers (the book's determinism rule).
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+    if deterministic:
+        # Needed by some CUDA kernels (cuBLAS) to be deterministic; harmless on CPU.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if hasattr(torch.backends, "cudnn"):
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+
+
+def get_device(device: str | torch.device = "auto") -> torch.device:
+    """Resolve `"auto"` to cuda → mps → cpu; pass any explicit device through after checking it."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise ValueError(f"device must be a string or torch.device, got {type(device).__name__}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but CUDA is not available here")
+    return resolved
+
+
+def as_tensor(x: Any, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """NumPy array or tensor → tensor of `dtype` on `device` (no copy when already there)."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device=get_device(device), dtype=dtype)
+    return torch.as_tensor(np.asarray(x), dtype=dtype, device=get_device(device))
+
+
+class Timer:
+    """Wall-clock timer: `with Timer() as t: ...; t.seconds`."""
+
+    def __enter__(self) -> "Timer":
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+_VERSIONED = ("python", "dcca_core", "torch", "numpy", "scipy", "scikit-learn", "pandas",
+              "matplotlib", "umap-learn", "papermill")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose changes can move a number in the book."""
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED[1:]:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def machine_info() -> dict[str, Any]:
+    """What ran the numbers: CPU, cores, torch threads, GPU if any."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import torch
+
+from dcca_core.utils import Timer, as_tensor, get_device, library_versions, set_seed
+
+
+def _small_run(seed: int) -> torch.Tensor:
+    set_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(16, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.randn(64, 8)
+    y = torch.from_numpy(np.random.rand(64, 1).astype(np.float32))
+    for _ in range(5):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_set_seed_makes_a_small_torch_run_repeat_bit_for_bit():
+    first, second = _small_run(3), _small_run(3)
+    assert torch.equal(first, second)
+    assert not torch.equal(first, _small_run(4))
+
+
+def test_set_seed_rejects_negative():
+    with pytest.raises(ValueError, match="seed"):
+        set_seed(-1)
+
+
+def test_get_device_auto_and_explicit():
+    assert get_device("auto").type in {"cpu", "cuda", "mps"}
+    assert get_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        get_device("tpu9")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            get_device("cuda")
+
+
+def test_as_tensor_and_timer():
+    t = as_tensor(np.arange(6, dtype=np.int64).reshape(2, 3))
+    assert t.dtype == torch.float32 and t.shape == (2, 3)
+    with Timer() as timer:
+        sum(range(1000))
+    assert timer.seconds >= 0
+
+
+def test_library_versions_names_torch():
+    versions = library_versions()
+    assert versions["torch"].startswith("2.")
+    assert "python" in versions
