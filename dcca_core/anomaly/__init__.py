@@ -1,0 +1,1 @@
+"""Anomaly scores, detectors and their evaluation (cluster scores, PCA monitoring, SKAB/TEP metrics)."""
