@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip --quiet --disable-pip-version-check
 PROFILE ?= smoke
 CHAPTER ?=
 FORCE ?=
@@ -19,9 +20,9 @@ setup: $(STAMP) ## create .venv and install the pinned requirements (idempotent)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	@echo "installing requirements into $(VENV) (about 2-3 minutes the first time; log: $(VENV)/install.log)"
+	@$(PIP) install -r requirements.txt > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PIP) install --no-deps -e . >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@$(MAKE) --no-print-directory system-deps
 	@touch $(STAMP)
