@@ -6,10 +6,10 @@
 
 Files are looked for in $DCCA_DATA_DIR, <repo>/data, ./data, <repo>/../shared/data (and
 /usr/share/datasets/fashion-mnist for Fashion-MNIST), verified by checksum, and otherwise downloaded
-from the publisher into the data dir. See `fetch` for the environment variables.
+from the publisher into the data dir. See `dcca_core.data.fetch` for the environment variables.
 """
 
-from .fetch import (DataChecksumError, DataFormatError, DataNotFoundError, data_dir, fetch, file_digests,
+from .fetch import (DataChecksumError, DataFormatError, DataNotFoundError, data_dir, fetch_dataset, file_digests,
                     search_roots, verify_file)
 from .loaders import (BT601_WEIGHTS, ImageSet, SkabData, TepData, dataset_table, load_cifar10,
                       load_fashion_mnist, load_mnist, load_skab, load_tep, to_grayscale)
@@ -19,6 +19,6 @@ __all__ = [
     "load_mnist", "load_fashion_mnist", "load_cifar10", "load_skab", "load_tep", "to_grayscale",
     "ImageSet", "SkabData", "TepData", "BT601_WEIGHTS",
     "DATASETS", "Dataset", "DataForm", "DataFile", "get_dataset", "dataset_table",
-    "fetch", "data_dir", "search_roots", "verify_file", "file_digests",
+    "fetch_dataset", "data_dir", "search_roots", "verify_file", "file_digests",
     "DataNotFoundError", "DataChecksumError", "DataFormatError",
 ]

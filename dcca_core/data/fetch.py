@@ -25,7 +25,7 @@ from .registry import DataFile, DataForm, Dataset, get_dataset
 __all__ = [
     "DataNotFoundError", "DataChecksumError", "DataFormatError",
     "repo_root", "data_dir", "search_roots", "candidate_paths", "find_file",
-    "file_digests", "verify_file", "download_file", "fetch", "locate",
+    "file_digests", "verify_file", "download_file", "fetch_dataset", "locate",
 ]
 
 
@@ -225,7 +225,7 @@ def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: 
 
 # ---------------------------------------------------------------- resolving a data set
 
-def fetch(name: str, form: str | None = None) -> tuple[str, dict[str, Path]]:
+def fetch_dataset(name: str, form: str | None = None) -> tuple[str, dict[str, Path]]:
     """Verified local paths of a complete form of data set `name`: `(form_name, {registry path: path})`.
 
     Takes the first form whose files are all on disk; else downloads the first downloadable form

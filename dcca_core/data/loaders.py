@@ -1,6 +1,6 @@
 """Loaders for the book's data sets: NumPy arrays and small dataclasses, from verified files.
 
-Each loader asks `fetch` for a complete, checksum-verified form of its data set (our `.npz` files
+Each loader asks `fetch_dataset` for a complete, checksum-verified form of its data set (our `.npz` files
 when present, else the publisher's originals, downloaded if need be) and reads it; both forms give
 identical arrays.
 """
@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from .fetch import DataFormatError, fetch, locate
+from .fetch import DataFormatError, fetch_dataset, locate
 from .readers import (SKAB_CHANNELS, TEP_VAR_NAMES, read_cifar_python, read_idx, read_npz, read_skab_csv,
                       read_tep_dat)
 from .registry import DATASETS
@@ -95,7 +95,7 @@ def _load_idx_pair(paths: dict[str, Path], prefix: str, split: str) -> tuple[np.
 def load_mnist(split: str = "train") -> ImageSet:
     """MNIST digits, uint8 (N,28,28) with 0 = background; `split="all"` is train then test (DEC's 70,000)."""
     _check_split(split, ("train", "test", "all"))
-    form, paths = fetch("mnist")
+    form, paths = fetch_dataset("mnist")
     if form == "npz":
         parts = {"train": ["train"], "test": ["test"], "all": ["train", "test"]}[split]
         arrays = read_npz(paths["mnist.npz"], [f"{k}_{p}" for p in parts for k in ("x", "y")])
@@ -110,7 +110,7 @@ def load_mnist(split: str = "train") -> ImageSet:
 def load_fashion_mnist(split: str = "train") -> ImageSet:
     """Fashion-MNIST, uint8 (N,28,28); `split="all"` is train then test, as for MNIST."""
     _check_split(split, ("train", "test", "all"))
-    _, paths = fetch("fashion_mnist")
+    _, paths = fetch_dataset("fashion_mnist")
     images, labels = _load_idx_pair(paths, "fashion-mnist", split)
     _check_images("Fashion-MNIST", images, labels, (28, 28))
     return ImageSet(images, labels, list(FASHION_CLASSES))
@@ -144,7 +144,7 @@ def load_cifar10(split: str = "train", grayscale: bool = False) -> ImageSet:
     _check_split(split, ("train", "test"))
     if not isinstance(grayscale, (bool, np.bool_)):
         raise ValueError(f"grayscale must be True or False, got {grayscale!r}")
-    form, paths = fetch("cifar10")
+    form, paths = fetch_dataset("cifar10")
     if form == "npz":
         names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
         images, labels = [], []
@@ -172,7 +172,7 @@ def _natural_key(key: str) -> tuple:
 
 def load_skab() -> SkabData:
     """SKAB: each experiment's frame in file order (1 Hz DatetimeIndex, point labels) and the anomaly-free run."""
-    _, paths = fetch("skab")
+    _, paths = fetch_dataset("skab")
     experiments, anomaly_free = {}, None
     for rel, path in paths.items():
         key = re.sub(r"^skab/|\.csv$", "", rel)
@@ -189,7 +189,7 @@ _TEP_KEYS = ["train_X", "train_run", "test_X", "test_run", "test_row", "test_fau
 
 def load_tep() -> TepData:
     """Tennessee Eastman (Braatz): train runs d00–d21, test runs d00_te–d21_te, fault-active flags."""
-    form, paths = fetch("tep")
+    form, paths = fetch_dataset("tep")
     if form == "npz":
         arrays = read_npz(paths["tep/tep_braatz.npz"], _TEP_KEYS)
     else:

@@ -98,7 +98,8 @@ MNIST = Dataset(
              'recognition", Proc. IEEE 86(11):2278-2324, 1998',
     homepage="http://yann.lecun.com/exdb/mnist/",
     forms=(
-        DataForm("npz", (DataFile("mnist.npz", ("sha256:06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
+        DataForm("npz", (DataFile("mnist.npz",
+                                  ("sha256:06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
                                   size=11490519),),
                  "our bit-exact conversion: x_train, y_train, x_test, y_test as uint8"),
         DataForm("idx", tuple(
@@ -313,10 +314,12 @@ TEP = Dataset(
         DataForm("npz", (DataFile("tep/tep_braatz.npz",
                                   ("sha256:f71d9e968411038972c576b4511c7eacbf8e362054984270c910e0100cdaf13f",),
                                   size=4866070),),
-                 "our lossless conversion: train_X, train_run, test_X, test_run, test_row, test_fault_active, var_names"),
+                 "our lossless conversion: train_X, train_run, test_X, test_run, test_row, "
+                 "test_fault_active, var_names"),
         DataForm("dat", tuple(DataFile(f"tep/{name}", (f"sha256:{sha}",), (_TEP_URL + name,))
                               for name, sha in _TEP_DAT.items()),
-                 f"the 44 original whitespace-separated .dat files at commit {_TEP_COMMIT[:7]} (d00.dat is transposed)"),
+                 f"the 44 original whitespace-separated .dat files at commit {_TEP_COMMIT[:7]} "
+                 "(d00.dat is transposed)"),
     ),
     how_to_get="copy tep/tep_braatz.npz from ../shared/data into data/tep/, or let the loader download the "
                f"44 .dat files from GitHub camaramm/tennessee-eastman-profBraatz at commit {_TEP_COMMIT[:7]} "
