@@ -1,0 +1,163 @@
+"""Stage the book into _build/src/ and build it with jupyter-book 1 (warnings are errors).
+
+Staging copies `_config.yml`, `_toc.yml`, everything in book/ except notebooks and params/, the
+executed notebooks of the profile, and writes the generated scoreboard.md. The sources under book/
+are only read. A chapter that has not been executed in this profile gets a placeholder page that
+says how to run it (and the build says so), so one chapter can be rebuilt without the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..results import atomic_write_text
+from ..scoreboard import load_records, render_scoreboard
+from .execute import Log, cache_key, is_up_to_date, read_cache, say
+from .layout import BookLayout, check_profile, read_toc
+from .notebooks import notebook_title, resolve_parameters
+
+__all__ = ["BookBuildError", "stage_book", "build_book", "build_pdf", "jupyter_book_command"]
+
+_SKIP_IN_BOOK_DIR = {"params", ".ipynb_checkpoints", "__pycache__", "_build"}
+
+
+class BookBuildError(RuntimeError):
+    """jupyter-book failed (a warning counts); the message holds the warnings and errors it printed."""
+
+
+def _copy_book_assets(book_dir: Path, src: Path) -> None:
+    """Everything under book/ except the notebooks (their executed copies come instead) and params/."""
+    for item in sorted(book_dir.iterdir()):
+        if item.name in _SKIP_IN_BOOK_DIR or item.name.startswith(".") or item.suffix == ".ipynb":
+            continue
+        if item.is_dir():
+            shutil.copytree(item, src / item.name, ignore=shutil.ignore_patterns(*_SKIP_IN_BOOK_DIR, "*.ipynb"))
+        else:
+            shutil.copy2(item, src / item.name)
+
+
+def _placeholder(chapter: str, title: str, profile: str) -> str:
+    return (f"# {title}\n\n:::{{warning}}\nThis chapter has not been executed in the {profile} profile yet, "
+            f"so this build has no outputs for it. Run it with\n\n    make book PROFILE={profile} "
+            f"CHAPTER={chapter}\n\nor build the whole book with `make book PROFILE={profile}`.\n:::\n")
+
+
+def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = say) -> Path:
+    """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it."""
+    check_profile(profile)
+    log = log or (lambda msg: None)
+    entries = read_toc(layout)  # fails, naming the page, when the toc lists a missing notebook
+    for required in (layout.config_file, layout.toc_file):
+        if not required.exists():
+            raise FileNotFoundError(f"{required} does not exist")
+    src = layout.build_dir / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    shutil.copy2(layout.config_file, src / "_config.yml")
+    shutil.copy2(layout.toc_file, src / "_toc.yml")
+    _copy_book_assets(layout.book_dir, src)
+
+    chapters, titles = [], {}
+    cache = read_cache(layout, profile)
+    for entry in entries:
+        if entry.kind == "markdown":
+            titles[entry.name] = notebook_title(layout.book_dir / f"{entry.name}.md")
+            continue
+        if entry.kind != "notebook":
+            continue
+        chapters.append(entry.name)
+        titles[entry.name] = notebook_title(layout.notebook(entry.name))
+        executed = layout.executed_notebook(profile, entry.name)
+        if not executed.exists():
+            log(f"warning: {entry.name} has not been executed in the {profile} profile; its page is a "
+                f"placeholder (run: make book PROFILE={profile} CHAPTER={entry.name})")
+            (src / f"{entry.name}.md").write_text(_placeholder(entry.name, titles[entry.name], profile),
+                                                  encoding="utf-8")
+            continue
+        shutil.copy2(executed, src / f"{entry.name}.ipynb")
+        try:
+            params = (cache.get(entry.name) or {}).get("parameters")
+            params = params if params is not None else resolve_parameters(layout, entry.name, profile)
+            fresh = is_up_to_date(layout, entry.name, profile, cache_key(layout, entry.name, profile, params), cache)
+        except (OSError, ValueError):
+            fresh = False
+        if not fresh:
+            log(f"note: the executed copy of {entry.name} predates changes to its notebook, parameters, "
+                f"library or results; `make book PROFILE={profile}` re-runs it")
+
+    if any(e.name == "scoreboard" for e in entries):
+        current = load_records(layout.results_dir, chapters)
+        # A results file from the other profile does not belong in this build's table.
+        current = {c: (r if r and r.get("profile") == profile else None) for c, r in current.items()}
+        full = load_records(layout.results_dir / "full", chapters)
+        page = render_scoreboard(chapters, current, full, profile=profile, titles=titles)
+        atomic_write_text(src / "scoreboard.md", page)
+    return src
+
+
+def jupyter_book_command() -> list[str]:
+    """`jupyter-book` from the environment running us (the venv), else from PATH."""
+    candidate = Path(sys.executable).with_name("jupyter-book")
+    if candidate.exists():
+        return [str(candidate)]
+    found = shutil.which("jupyter-book")
+    if not found:
+        raise FileNotFoundError("jupyter-book is not installed in this environment (make setup installs it)")
+    return [found]
+
+
+def _interesting(output: str) -> str:
+    """The warning/error lines of a jupyter-book run (its full log is long)."""
+    keep = [line for line in output.splitlines()
+            if any(k in line for k in ("WARNING", "ERROR", "Error", "error:", "Traceback", "warning"))]
+    return "\n".join(keep[-40:]) if keep else "\n".join(output.splitlines()[-40:])
+
+
+def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "html", log: Log | None = say,
+               timeout: float = 1800) -> Path:
+    """Stage and build; return `_build/html` (or `_build/<builder>`), which holds index.html.
+
+    Warnings are errors (`-W --keep-going`, every page rebuilt); on failure the previous output stays.
+    """
+    log = log or (lambda msg: None)
+    if builder not in ("html", "singlehtml"):
+        raise ValueError(f"builder must be 'html' or 'singlehtml', got {builder!r}")
+    src = stage_book(layout, profile, log=log)
+    work = layout.build_dir / "jb"
+    cmd = jupyter_book_command() + ["build", str(src), "--path-output", str(work), "--builder", builder,
+                                    "-W", "--keep-going", "--all", "-q"]
+    log(f"building the {builder} book ({profile} profile) with jupyter-book ...")
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, cwd=layout.root, capture_output=True, text=True, timeout=timeout, env=env)
+    output = proc.stdout + "\n" + proc.stderr
+    built = work / "_build" / builder
+    if proc.returncode != 0 or not (built / "index.html").exists():
+        raise BookBuildError(f"jupyter-book build failed (exit {proc.returncode}; warnings count as errors):\n"
+                             + _interesting(output))
+    final = layout.build_dir / builder
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(built, final)
+    (final / "build-info.json").write_text(json.dumps({"profile": profile, "builder": builder}) + "\n",
+                                           encoding="utf-8")
+    log(f"book built: {final / 'index.html'}")
+    return final
+
+
+def build_pdf(layout: BookLayout, profile: str = "smoke", *, log: Log | None = say) -> Path:
+    """The whole book as one PDF: the single-page HTML build printed by headless Chromium."""
+    from .browser import find_chromium, pdf_page_count, print_to_pdf
+
+    log = log or (lambda msg: None)
+    if find_chromium() is None:
+        raise FileNotFoundError("make pdf needs Chromium (Debian: sudo apt-get install chromium)")
+    single = build_book(layout, profile, builder="singlehtml", log=log)
+    pdf = print_to_pdf(single / "index.html", layout.build_dir / "pdf" / "book.pdf")
+    log(f"PDF written: {pdf} ({pdf_page_count(pdf)} pages, {pdf.stat().st_size / 1e6:.1f} MB)")
+    return pdf

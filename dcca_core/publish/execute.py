@@ -1,0 +1,289 @@
+"""Execute chapters with papermill into _build/executed/<profile>/, skipping unchanged ones.
+
+A chapter is skipped when its cache key — sha256 of the notebook, the profile, the injected
+parameters, every library source and requirements.txt — equals the one stored in
+`_build/executed/<profile>/.cache.json` for its last successful run, and the executed copy and an
+unchanged results file of that profile are still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import nbformat
+
+from ..results import atomic_write_text
+from .layout import BookLayout, chapters_in_toc, check_profile
+from .notebooks import parameters_cell_indices, resolve_parameters
+
+__all__ = ["ChapterExecutionError", "ChapterRun", "cache_key", "read_cache", "execute_chapter",
+           "execute_book", "is_up_to_date"]
+
+CACHE_FILE = ".cache.json"
+Log = Callable[[str], None]
+
+
+def say(message: str) -> None:
+    """Progress on stdout, flushed so `make` shows it as it happens."""
+    print(message, file=sys.stdout, flush=True)
+
+
+class ChapterExecutionError(RuntimeError):
+    """A chapter failed: which chapter, which cell (index in book/<chapter>.ipynb), which error."""
+
+    def __init__(self, chapter: str, message: str, *, cell_index: int | None = None,
+                 first_line: str | None = None, error: str | None = None, executed_path: Path | None = None):
+        self.chapter, self.cell_index, self.first_line = chapter, cell_index, first_line
+        self.error, self.executed_path = error, executed_path
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """What happened to one chapter: "executed" or "cached", and how long it took."""
+
+    chapter: str
+    status: str
+    seconds: float
+    executed_path: Path
+    results_path: Path
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _source_files(paths: tuple[Path, ...]) -> list[Path]:
+    """Files behind the hashed sources: a folder contributes its *.py files, recursively."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts))
+        elif path.exists():
+            files.append(path)
+    return files
+
+
+def cache_key(layout: BookLayout, chapter: str, profile: str, parameters: dict[str, Any]) -> str:
+    """sha256 over everything that can change a chapter's outputs (see the module docstring)."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(f"{label}\0{len(data)}\0".encode())
+        h.update(data)
+
+    add("notebook", layout.notebook(chapter).read_bytes())
+    add("profile", profile.encode())
+    add("parameters", json.dumps(parameters, sort_keys=True, default=str).encode())
+    for path in _source_files(layout.hashed_sources):
+        try:
+            label = str(path.relative_to(layout.root))
+        except ValueError:
+            label = str(path)
+        add(label, path.read_bytes())
+    return h.hexdigest()
+
+
+def read_cache(layout: BookLayout, profile: str) -> dict[str, dict[str, Any]]:
+    """The per-chapter records of the last successful runs of `profile` (empty if none or unreadable)."""
+    path = layout.executed_dir(profile) / CACHE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data.get("chapters", {}) if isinstance(data, dict) else {}
+
+
+def _write_cache(layout: BookLayout, profile: str, chapters: dict[str, dict[str, Any]]) -> None:
+    atomic_write_text(layout.executed_dir(profile) / CACHE_FILE,
+                      json.dumps({"chapters": chapters}, indent=2, sort_keys=True) + "\n")
+
+
+def is_up_to_date(layout: BookLayout, chapter: str, profile: str, key: str,
+                  cache: dict[str, dict[str, Any]] | None = None) -> bool:
+    """Same key as the last successful run, and its executed copy and results file are unchanged."""
+    entry = (cache if cache is not None else read_cache(layout, profile)).get(chapter)
+    results = layout.results_file(chapter)
+    if not entry or entry.get("key") != key:
+        return False
+    if not layout.executed_notebook(profile, chapter).exists() or not results.exists():
+        return False
+    return entry.get("results_sha256") == _sha256_file(results)
+
+
+@contextlib.contextmanager
+def _kernel_environment(layout: BookLayout) -> Iterator[None]:
+    """Environment the kernel inherits: where results go, a fixed hash seed, the inline plot backend.
+
+    MPLBACKEND is set explicitly because a caller (pytest's conftest) may have set it to Agg, and
+    with Agg a notebook shows no figures at all.
+    """
+    wanted = {"DCCA_RESULTS_DIR": str(layout.results_dir), "PYTHONHASHSEED": "0",
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""
+
+
+def _failure(chapter: str, layout: BookLayout, exc: BaseException, failed_copy: Path) -> ChapterExecutionError:
+    """Turn papermill's error into one that names the chapter, the cell of book/<chapter>.ipynb and the error."""
+    from papermill.exceptions import PapermillExecutionError
+
+    source_nb = nbformat.read(str(layout.notebook(chapter)), as_version=4)
+    params_idx = parameters_cell_indices(source_nb)[0]
+    where = f"book/{chapter}.ipynb" if layout.book_dir.name == "book" else str(layout.notebook(chapter))
+    if isinstance(exc, PapermillExecutionError):
+        # papermill's index counts its injected-parameters cell, inserted right after ours.
+        idx = exc.cell_index
+        injected = idx == params_idx + 1
+        src_idx = None if injected else idx - 1 if idx > params_idx else idx
+        error = f"{exc.ename}: {exc.evalue}".strip().rstrip(":")
+        if injected:
+            cell_desc, first = "the injected-parameters cell", None
+        else:
+            first = _first_line(source_nb.cells[src_idx].source) if src_idx < len(source_nb.cells) else ""
+            cell_desc = f"cell {src_idx} (first line: {first!r})"
+        return ChapterExecutionError(
+            chapter, f"chapter {chapter} failed in {cell_desc} of {where}:\n    {error}\n"
+                     f"the executed notebook with the full traceback is {failed_copy}",
+            cell_index=src_idx, first_line=first, error=error, executed_path=failed_copy)
+    error = f"{type(exc).__name__}: {exc}"
+    return ChapterExecutionError(chapter, f"chapter {chapter} failed ({where}): {error}\n"
+                                          f"the partly executed notebook is {failed_copy}",
+                                 error=error, executed_path=failed_copy)
+
+
+def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
+                    overrides: dict[str, Any] | None = None, force: bool = False,
+                    keep_full_results: bool = False, progress_bar: bool = False,
+                    log: Log | None = say) -> ChapterRun:
+    """Run one chapter with papermill unless its cache key is unchanged; raise ChapterExecutionError on failure.
+
+    The executed copy is written to `<chapter>.running.ipynb` and renamed on success; a failed run is
+    kept as `<chapter>.failed.ipynb` and the previous executed copy and cache entry are dropped.
+    """
+    import papermill as pm
+
+    check_profile(profile)
+    if keep_full_results and profile != "full":
+        raise ValueError("--keep-full-results only applies to the full profile (results/full/ holds "
+                         f"paper-scale runs), got profile {profile!r}")
+    log = log or (lambda msg: None)
+    parameters = resolve_parameters(layout, chapter, profile, overrides)
+    key = cache_key(layout, chapter, profile, parameters)
+    out_dir = layout.executed_dir(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = layout.executed_notebook(profile, chapter)
+    results = layout.results_file(chapter)
+    cache = read_cache(layout, profile)
+
+    if not force and is_up_to_date(layout, chapter, profile, key, cache):
+        run = ChapterRun(chapter, "cached", 0.0, target, results)
+    else:
+        running, failed = out_dir / f"{chapter}.running.ipynb", out_dir / f"{chapter}.failed.ipynb"
+        layout.results_dir.mkdir(parents=True, exist_ok=True)
+        started_wall = time.time()
+        start = time.perf_counter()
+        try:
+            with _kernel_environment(layout):
+                pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
+                                    cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
+                                    log_output=False, request_save_on_cell_execute=True)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
+            if running.exists():
+                os.replace(running, failed)
+            target.unlink(missing_ok=True)
+            cache.pop(chapter, None)
+            _write_cache(layout, profile, cache)
+            raise _failure(chapter, layout, exc, failed) from None
+        seconds = time.perf_counter() - start
+        _check_results(chapter, profile, results, started_wall, running)
+        os.replace(running, target)
+        (out_dir / f"{chapter}.failed.ipynb").unlink(missing_ok=True)
+        cache[chapter] = {"key": key, "results_sha256": _sha256_file(results), "seconds": round(seconds, 2),
+                          "parameters": json.loads(json.dumps(parameters, default=str)),
+                          "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        _write_cache(layout, profile, cache)
+        run = ChapterRun(chapter, "executed", seconds, target, results)
+
+    if keep_full_results:
+        keep = layout.full_results_file(chapter)
+        if not keep.exists() or keep.read_bytes() != results.read_bytes():
+            atomic_write_text(keep, results.read_text(encoding="utf-8"))
+            log(f"    kept {keep}")
+    return run
+
+
+def _check_results(chapter: str, profile: str, results: Path, started_wall: float, running: Path) -> None:
+    """The chapter must have written results/<chapter>.json, in this run and in this profile."""
+    if not results.exists() or results.stat().st_mtime < started_wall - 1:
+        raise ChapterExecutionError(
+            chapter, f"chapter {chapter} ran but did not write {results} (its last cell must call "
+                     f"write_results({chapter!r}, ...)); the executed notebook is {running}",
+            error="no results file", executed_path=running)
+    try:
+        record = json.loads(results.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ChapterExecutionError(chapter, f"chapter {chapter} wrote an invalid {results}: {exc}",
+                                    error="invalid results file", executed_path=running) from None
+    if record.get("profile") != profile:
+        raise ChapterExecutionError(
+            chapter, f"chapter {chapter} ran in the {profile} profile but {results} says "
+                     f"profile={record.get('profile')!r}: pass the notebook's `profile` parameter to write_results",
+            error="profile mismatch", executed_path=running)
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+def execute_book(layout: BookLayout, profile: str = "smoke", chapters: list[str] | None = None, *,
+                 overrides: dict[str, Any] | None = None, force: bool = False, keep_full_results: bool = False,
+                 progress_bar: bool = False, log: Log | None = say) -> list[ChapterRun]:
+    """Execute the toc's chapters (or `chapters`) in order; parameters of all are checked before any runs."""
+    log = log or (lambda msg: None)
+    known = chapters_in_toc(layout)
+    selected = list(chapters) if chapters else known
+    for name in selected:
+        if not layout.notebook(name).exists():
+            raise ValueError(f"no chapter {name!r}: {layout.notebook(name)} does not exist "
+                             f"(chapters in the toc: {', '.join(known) or 'none'})")
+    for name in selected:  # fail fast: a typo in a YAML file should not wait for a 10-minute chapter
+        resolve_parameters(layout, name, profile, overrides)
+    runs: list[ChapterRun] = []
+    total = time.perf_counter()
+    for i, name in enumerate(selected, 1):
+        log(f"[{i}/{len(selected)}] {name} ({profile}) ...")
+        run = execute_chapter(layout, name, profile, overrides=overrides, force=force,
+                              keep_full_results=keep_full_results, progress_bar=progress_bar, log=log)
+        log(f"[{i}/{len(selected)}] {name}: " + ("unchanged since its last run, skipped" if run.status == "cached"
+                                                  else f"executed in {_fmt_seconds(run.seconds)}"))
+        runs.append(run)
+    n_exec = sum(r.status == "executed" for r in runs)
+    log(f"{n_exec} chapter(s) executed, {len(runs) - n_exec} unchanged, in {_fmt_seconds(time.perf_counter() - total)}"
+        f"; executed notebooks in {layout.executed_dir(profile)}")
+    return runs
+

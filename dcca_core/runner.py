@@ -1,0 +1,70 @@
+"""Command line for the book: execute the chapters, build the HTML book, print it to PDF.
+
+    python -m dcca_core.runner execute --profile smoke [--chapter 02_dec_mnist] [--force] [-p epochs 5]
+    python -m dcca_core.runner execute --profile full --keep-full-results
+    python -m dcca_core.runner build --profile smoke
+    python -m dcca_core.runner pdf [--profile smoke]
+
+`make smoke|book|full|pdf` call these. The machinery lives in `dcca_core.publish`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .publish.build import BookBuildError, build_book, build_pdf
+from .publish.execute import ChapterExecutionError, execute_book
+from .publish.layout import PROFILES, BookLayout
+from .publish.notebooks import parse_override
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dcca_core.runner", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=None, help="the checkout (default: the one dcca_core is in)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ex = sub.add_parser("execute", help="run chapters with papermill into _build/executed/<profile>/")
+    ex.add_argument("--profile", choices=PROFILES, default="smoke")
+    ex.add_argument("--chapter", action="append", default=None, metavar="NAME",
+                    help="run only this chapter (repeatable; default: every chapter in _toc.yml)")
+    ex.add_argument("--force", action="store_true", help="run even when nothing changed since the last run")
+    ex.add_argument("--keep-full-results", action="store_true",
+                    help="also copy results/<chapter>.json to results/full/ (full profile only)")
+    ex.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="override a notebook parameter (value parsed as YAML), e.g. -p epochs 5")
+    ex.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+
+    bd = sub.add_parser("build", help="build the HTML book from the executed notebooks into _build/html/")
+    bd.add_argument("--profile", choices=PROFILES, default="smoke")
+
+    pdf = sub.add_parser("pdf", help="single-page HTML build printed by headless Chromium → _build/pdf/book.pdf")
+    pdf.add_argument("--profile", choices=PROFILES, default="smoke")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors are printed as one clear message and give exit status 1."""
+    args = _parser().parse_args(argv)
+    layout = BookLayout.for_repo(args.root)
+    try:
+        if args.command == "execute":
+            overrides = dict(parse_override(name, value) for name, value in args.parameter)
+            execute_book(layout, args.profile, args.chapter, overrides=overrides, force=args.force,
+                         keep_full_results=args.keep_full_results,
+                         progress_bar=not args.no_progress and sys.stderr.isatty())
+        elif args.command == "build":
+            build_book(layout, args.profile)
+        elif args.command == "pdf":
+            build_pdf(layout, args.profile)
+    except (ChapterExecutionError, BookBuildError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

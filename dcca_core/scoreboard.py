@@ -1,0 +1,193 @@
+"""The "Reproduction scoreboard" page: every chapter's numbers next to the published ones.
+
+Reads the results files the chapters write (`results/<chapter>.json`, this build's profile) and the
+kept paper-scale runs (`results/full/<chapter>.json`), and renders one MyST markdown page. Each
+record's `published` maps a metric name to `{"value": v, "source": "..."}` (same keys as `metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
+
+COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Source", "Difference", "Profile", "Seed", "Device",
+           "Wall time")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of one chapter: ours, the published value (if any) and the run's provenance."""
+
+    chapter: str
+    metric: str
+    ours: Any
+    published: Any
+    source: str
+    profile: str
+    seed: Any
+    device: str
+    wall_time_s: float | None
+
+    @property
+    def difference(self) -> float | None:
+        """ours − published, when both are numbers."""
+        if _is_number(self.ours) and _is_number(self.published):
+            return float(self.ours) - float(self.published)
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def load_records(folder: str | Path, chapters: list[str]) -> dict[str, dict | None]:
+    """`{chapter: record or None}` for the results files in `folder`; a broken file is an error naming it."""
+    records: dict[str, dict | None] = {}
+    for chapter in chapters:
+        path = Path(folder) / f"{chapter}.json"
+        if not path.exists():
+            records[chapter] = None
+            continue
+        try:
+            records[chapter] = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None
+    return records
+
+
+def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested metric dicts become dotted names; lists (curves) are left to the chapter's figures."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif not isinstance(value, (list, tuple)):
+            flat[name] = value
+    return flat
+
+
+def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
+    """The scalar metrics of one results record, each paired with its published value."""
+    published = record.get("published") or {}
+    rows = []
+    for metric, ours in _flatten(record.get("metrics") or {}).items():
+        pub = published.get(metric)
+        pub_value, source = (pub.get("value"), str(pub.get("source", ""))) if isinstance(pub, dict) else (pub, "")
+        rows.append(MetricRow(chapter, metric, ours, pub_value, source, str(record.get("profile", "?")),
+                              record.get("seed", "?"), str(record.get("device", "?")), record.get("wall_time_s")))
+    return rows
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+    return _cell(str(value))
+
+
+def _cell(text: str) -> str:
+    """Text that is safe inside a markdown pipe table."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def format_seconds(seconds: float | None) -> str:
+    """12.3 s, 4 min 05 s, 2 h 03 min."""
+    if not _is_number(seconds):
+        return "n/a"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
+    title = _cell(titles.get(chapter, chapter)).replace("<", "&lt;").replace("`", "'")
+    return f"{{doc}}`{title} <{chapter}>`" if link else title
+
+
+def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool,
+           missing_text: str) -> list[str]:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for chapter in chapters:
+        record = records.get(chapter)
+        rows = metric_rows(chapter, record) if record else []
+        name = _chapter_link(chapter, titles, link)
+        if not record:
+            lines.append(f"| {name} | {missing_text} |" + " |" * (len(COLUMNS) - 2))
+        elif not rows:
+            lines.append(f"| {name} | (no scalar metrics) |" + " |" * (len(COLUMNS) - 2))
+        for r in rows:
+            diff = r.difference
+            lines.append("| " + " | ".join([
+                name, _cell(r.metric), _num(r.ours), _num(r.published) if r.published is not None else "—",
+                _cell(r.source) or "—", f"{diff:+.4g}" if diff is not None else "—", f"**{r.profile}**"
+                if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device), format_seconds(r.wall_time_s),
+            ]) + " |")
+    return lines
+
+
+def _provenance(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool) -> list[str]:
+    lines = ["| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |", "|---|---|---|---|---|---|"]
+    for chapter in chapters:
+        rec = records.get(chapter)
+        if not rec:
+            continue
+        machine = rec.get("machine") or {}
+        desc = ", ".join(str(x) for x in (machine.get("processor"), f"{machine.get('cpu_count')} cores"
+                                          if machine.get("cpu_count") else None, machine.get("gpu")) if x)
+        commit = str(rec.get("git_commit", "unknown"))
+        lines.append(f"| {_chapter_link(chapter, titles, link)} | `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
+                     f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
+                     f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
+                     f"| {format_seconds(rec.get('wall_time_s'))} |")
+    return lines
+
+
+def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full: dict[str, dict | None], *,
+                      profile: str, titles: dict[str, str] | None = None, link: bool = True) -> str:
+    """The scoreboard page (MyST markdown): this build's numbers, then the kept paper-scale runs.
+
+    `current` holds this build's records (profile `profile`), `full` those from results/full/.
+    Every chapter gets a row even when it has no results yet, so the page lists every chapter.
+    """
+    titles = titles or {}
+    profiles = {rec.get("profile") for rec in current.values() if rec}
+    out = ["# Reproduction scoreboard", "",
+           "Every number in this book comes from a run of the chapter notebooks. This page puts each "
+           "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
+           "where the published figure comes from, the difference (ours − published) and how the run was "
+           "made (profile, seed, device, wall time).", ""]
+    if profile == "smoke" or "smoke" in profiles:
+        out += [":::{important}",
+                "**The figures in the first table come from the smoke profile**: each chapter ran on a "
+                "small subset of the data with few epochs, so that the whole book builds in minutes on a "
+                "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
+                "not expected to match the published numbers. Paper-scale runs (`make full`) are in the "
+                "second table, with their provenance.", ":::", ""]
+    else:
+        out += [":::{note}", f"This build was made with the **{profile}** profile (paper-scale settings).", ":::", ""]
+    out += [f"## This build ({profile} profile)", ""]
+    out += _table(chapters, current, titles, link, f"not run in the {profile} profile yet")
+    out += ["", "## Paper-scale runs (full profile)", ""]
+    if any(full.get(c) for c in chapters):
+        out += ["Kept in `results/full/` by `make full` (never edited by hand); the provenance of each run "
+                "follows the table.", ""]
+        out += _table(chapters, full, titles, link, "no full-profile run recorded yet")
+        out += ["", "Provenance of the paper-scale runs:", ""]
+        out += _provenance(chapters, full, titles, link)
+    else:
+        out += ["No paper-scale run has been recorded yet: `make full` runs every chapter with the settings "
+                "of `book/params/full/` and keeps the results in `results/full/`."]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,210 @@
+"""The book machinery (dcca_core.publish, dcca_core.runner) on tiny books in temporary folders.
+
+Tests that start a Jupyter kernel or jupyter-book are marked slow (a few seconds each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from dcca_core.publish.build import BookBuildError, build_book, stage_book
+from dcca_core.publish.execute import ChapterExecutionError, cache_key, execute_book, execute_chapter, read_cache
+from dcca_core.publish.layout import chapters_in_toc, read_toc
+from dcca_core.publish.notebooks import declared_parameters, parse_override, resolve_parameters
+from dcca_core.runner import main
+
+
+def _digest(folder):
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- parameters --------------------------------------------------------------------------------
+
+def test_declared_parameters_reads_the_tagged_cell(tiny_book):
+    layout = tiny_book()
+    assert list(declared_parameters(layout.notebook("00_a"))) == ["profile", "seed", "n", "fail"]
+
+
+def test_parameters_come_from_profile_then_yaml_then_overrides(tiny_book):
+    layout = tiny_book()
+    assert resolve_parameters(layout, "00_a", "smoke") == {"profile": "smoke"}
+    assert resolve_parameters(layout, "00_a", "full") == {"profile": "full", "n": 5}
+    assert resolve_parameters(layout, "00_a", "full", {"n": 7}) == {"profile": "full", "n": 7}
+
+
+def test_unknown_parameter_in_yaml_is_an_error_naming_it_and_the_declared_ones(tiny_book):
+    layout = tiny_book()
+    layout.params_file("smoke", "00_a").write_text("epochs: 5\n")
+    with pytest.raises(ValueError, match=r"unknown parameter 'epochs' for chapter 00_a") as info:
+        resolve_parameters(layout, "00_a", "smoke")
+    assert "declares: profile, seed, n, fail" in str(info.value)
+    assert "00_a.yaml" in str(info.value)
+
+
+def test_unknown_parameter_on_the_command_line_fails_before_any_chapter_runs(tiny_book, capsys):
+    layout = tiny_book(["00_a", "01_b"])
+    assert main(["--root", str(layout.root), "execute", "-p", "epochs", "5"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown parameter 'epochs'" in err and "declares: profile, seed, n, fail" in err
+    assert not (layout.build_dir / "executed" / "smoke").exists() or not any(
+        (layout.build_dir / "executed" / "smoke").glob("*.ipynb"))
+
+
+def test_profile_parameter_must_agree_with_the_run(tiny_book):
+    layout = tiny_book()
+    with pytest.raises(ValueError, match="contradicts"):
+        resolve_parameters(layout, "00_a", "smoke", {"profile": "full"})
+
+
+def test_full_profile_needs_its_params_file(tiny_book):
+    layout = tiny_book()
+    layout.params_file("full", "00_a").unlink()
+    with pytest.raises(FileNotFoundError, match="full/00_a.yaml"):
+        resolve_parameters(layout, "00_a", "full")
+
+
+def test_params_file_must_be_a_mapping(tiny_book):
+    layout = tiny_book()
+    layout.params_file("smoke", "00_a").write_text("- n\n- 3\n")
+    with pytest.raises(ValueError, match="must be a mapping"):
+        resolve_parameters(layout, "00_a", "smoke")
+
+
+@pytest.mark.parametrize("text, value", [("5", 5), ("1e-3", 1e-3), ("0.5", 0.5), ("true", True),
+                                         ("null", None), ("adam", "adam"), ("[1, 2]", [1, 2])])
+def test_command_line_values_are_yaml_scalars(text, value):
+    assert parse_override("x", text) == ("x", value)
+
+
+def test_parameter_names_must_be_identifiers():
+    with pytest.raises(ValueError, match="identifier"):
+        parse_override("n-epochs", "3")
+
+
+# --- toc ---------------------------------------------------------------------------------------
+
+def test_toc_naming_a_missing_notebook_is_a_clear_error(tiny_book):
+    layout = tiny_book(["00_a"], toc_extra=("02_dec_mnist", "scoreboard"))
+    with pytest.raises(FileNotFoundError, match=r"book/02_dec_mnist.ipynb \(or .md\)"):
+        read_toc(layout)
+    with pytest.raises(FileNotFoundError, match="02_dec_mnist"):
+        stage_book(layout, "smoke", log=None)
+
+
+def test_toc_order_gives_the_chapters(tiny_book):
+    layout = tiny_book(["01_b", "00_a"])
+    assert chapters_in_toc(layout) == ["01_b", "00_a"]
+    assert [e.kind for e in read_toc(layout)] == ["markdown", "notebook", "notebook", "generated"]
+
+
+# --- cache key ---------------------------------------------------------------------------------
+
+def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_book):
+    layout = tiny_book()
+    params = {"profile": "smoke"}
+    base = cache_key(layout, "00_a", "smoke", params)
+    assert cache_key(layout, "00_a", "smoke", params) == base
+    assert cache_key(layout, "00_a", "smoke", {"profile": "smoke", "n": 4}) != base
+    assert cache_key(layout, "00_a", "full", params) != base
+    (layout.root / "lib" / "core.py").write_text("VALUE = 2\n")
+    after_lib = cache_key(layout, "00_a", "smoke", params)
+    assert after_lib != base
+    (layout.root / "lib" / "sub").mkdir()
+    (layout.root / "lib" / "sub" / "new.py").write_text("")
+    assert cache_key(layout, "00_a", "smoke", params) != after_lib
+    after_new = cache_key(layout, "00_a", "smoke", params)
+    (layout.root / "requirements.txt").write_text("numpy==2.4.6\n")
+    assert cache_key(layout, "00_a", "smoke", params) != after_new
+    after_req = cache_key(layout, "00_a", "smoke", params)
+    nb = layout.notebook("00_a")
+    nb.write_text(nb.read_text().replace("A page to test", "A page that tests"))
+    assert cache_key(layout, "00_a", "smoke", params) != after_req
+
+
+def test_keep_full_results_only_for_the_full_profile(tiny_book):
+    layout = tiny_book()
+    with pytest.raises(ValueError, match="full profile"):
+        execute_chapter(layout, "00_a", "smoke", keep_full_results=True, log=None)
+
+
+def test_unknown_chapter_is_an_error_listing_the_chapters(tiny_book):
+    layout = tiny_book()
+    with pytest.raises(ValueError, match=r"no chapter '02_dec'.*00_a"):
+        execute_book(layout, "smoke", ["02_dec"], log=None)
+
+
+# --- execution (starts a kernel) -----------------------------------------------------------------
+
+@pytest.mark.slow
+def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
+    layout = tiny_book()
+    book_before = _digest(layout.book_dir)
+    lines: list[str] = []
+    first = execute_book(layout, "smoke", log=lines.append)
+    assert [r.status for r in first] == ["executed"]
+    assert json.loads(layout.results_file("00_a").read_text())["metrics"]["acc"] == pytest.approx(0.53)
+    assert layout.executed_notebook("smoke", "00_a").exists()
+    assert any("00_a: executed in" in line for line in lines)
+    second = execute_book(layout, "smoke", log=lines.append)
+    assert [r.status for r in second] == ["cached"]
+    assert any("unchanged since its last run, skipped" in line for line in lines)
+    assert _digest(layout.book_dir) == book_before  # nothing under book/ is modified
+    # a results file rewritten by another run (e.g. another profile) means the chapter must run again
+    layout.results_file("00_a").write_text(json.dumps({"profile": "full"}))
+    entry = read_cache(layout, "smoke")["00_a"]
+    from dcca_core.publish.execute import is_up_to_date
+    assert not is_up_to_date(layout, "00_a", "smoke", entry["key"])
+
+
+@pytest.mark.slow
+def test_a_cell_that_raises_fails_naming_chapter_cell_and_error(tiny_book, capsys):
+    layout = tiny_book()
+    book_before = _digest(layout.book_dir)
+    with pytest.raises(ChapterExecutionError) as info:
+        execute_chapter(layout, "00_a", "smoke", overrides={"fail": True}, log=None)
+    err = info.value
+    assert err.chapter == "00_a" and err.cell_index == 3 and err.first_line == "if fail:"
+    assert "RuntimeError: tiny chapter was told to fail" in str(err)
+    assert "chapter 00_a failed in cell 3" in str(err)
+    assert err.executed_path.name == "00_a.failed.ipynb" and err.executed_path.exists()
+    assert not layout.executed_notebook("smoke", "00_a").exists()
+    assert "00_a" not in read_cache(layout, "smoke")
+    assert _digest(layout.book_dir) == book_before
+    # the CLI reports the same and exits non-zero
+    assert main(["--root", str(layout.root), "execute", "-p", "fail", "true"]) == 1
+    assert "chapter 00_a failed in cell 3 (first line: 'if fail:')" in capsys.readouterr().err
+
+
+# --- building (runs jupyter-book) ----------------------------------------------------------------
+
+def test_staging_uses_executed_copies_placeholders_and_a_scoreboard(tiny_book):
+    layout = tiny_book(["00_a", "01_b"])
+    executed = layout.executed_notebook("smoke", "00_a")
+    executed.parent.mkdir(parents=True)
+    executed.write_text(layout.notebook("00_a").read_text())
+    layout.results_dir.mkdir()
+    layout.results_file("00_a").write_text(json.dumps({"profile": "smoke", "seed": 0, "device": "cpu",
+                                                       "metrics": {"acc": 0.6}, "published": {}}))
+    notes: list[str] = []
+    src = stage_book(layout, "smoke", log=notes.append)
+    assert (src / "00_a.ipynb").exists() and (src / "index.md").exists() and (src / "_toc.yml").exists()
+    assert "has not been executed in the smoke profile" in (src / "01_b.md").read_text()
+    assert any("01_b has not been executed" in n for n in notes)
+    scoreboard = (src / "scoreboard.md").read_text()
+    assert "Tiny chapter 00_a" in scoreboard and "Tiny chapter 01_b" in scoreboard and "0.6" in scoreboard
+    assert not (src / "params").exists()
+
+
+@pytest.mark.slow
+def test_a_sphinx_warning_fails_the_build_and_keeps_the_previous_html(tiny_book):
+    layout = tiny_book(["00_a"])
+    (layout.build_dir / "html").mkdir(parents=True)
+    (layout.build_dir / "html" / "index.html").write_text("previous build")
+    (layout.book_dir / "index.md").write_text("# Tiny book\n\nA link to {doc}`a page that does not exist <nowhere>`.\n")
+    with pytest.raises(BookBuildError, match="nowhere"):
+        build_book(layout, "smoke", log=None)
+    assert (layout.build_dir / "html" / "index.html").read_text() == "previous build"
