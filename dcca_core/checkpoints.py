@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .results import repo_root
+from .paths import repo_root
 
 __all__ = ["config_hash", "Checkpointer", "checkpoints_dir"]
 

@@ -17,15 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from .paths import repo_root
 from .utils import library_versions, machine_info
 
 __all__ = ["repo_root", "results_dir", "write_results", "read_results", "atomic_write_text"]
-
-
-def repo_root() -> Path:
-    """The checkout this package lives in (editable install), else the current directory."""
-    candidate = Path(__file__).resolve().parents[1]
-    return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
 
 
 def results_dir() -> Path:

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .registry import DataFile, DataForm, Dataset, get_dataset
+from ..paths import repo_root
 
 __all__ = [
     "DataNotFoundError", "DataChecksumError", "DataFormatError",
@@ -43,11 +44,6 @@ class DataFormatError(ValueError):
 
 _HASH_CHUNK = 1 << 20
 _memo: dict[str, dict] = {}  # resolved path -> {"stat": [...], "digests": {algo: hex}}
-
-
-def repo_root() -> Path:
-    """The checkout this package lives in (`Path(dcca_core.__file__).resolve().parents[1]`)."""
-    return Path(__file__).resolve().parents[2]
 
 
 def data_dir() -> Path:
