@@ -12,7 +12,8 @@ PIP := $(PY) -m pip --quiet --disable-pip-version-check
 PROFILE ?= smoke
 CHAPTER ?=
 FORCE ?=
-RUNNER_ARGS := --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
+# Recursive (=), so that a target-specific PROFILE (make full) reaches the runner.
+RUNNER_ARGS = --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
 
 .PHONY: setup system-deps test test-fast test-book smoke book full bench serve pdf clean
 
@@ -43,34 +44,40 @@ system-deps:
 	  fi; \
 	fi
 
-test: setup ## the whole suite, chapters included in the smoke profile
-	$(PY) -m pytest -q
+test: setup ## the whole suite: library tests, every chapter (smoke, cached) and checks of the built book
+	$(PY) -m pytest -q --durations=15
 
-test-fast: setup ## the library tests only (no chapter runs)
+test-fast: setup ## the library tests only (no chapter runs, no book build)
 	$(PY) -m pytest -q -m "not slow"
 
-smoke: setup ## execute every chapter with papermill (smoke profile)
+# Chapters run once and are cached in _build/executed/<profile>/: a chapter whose notebook, params,
+# dcca_core sources and requirements are unchanged since its last successful run is skipped.
+smoke: setup ## execute the chapters with papermill (smoke profile; CHAPTER=..., FORCE=1)
 	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
 
 full: PROFILE = full
-full: setup ## paper-scale run; results are kept in results/full/
+full: setup ## paper-scale run of the chapters (hours); results kept in results/full/, then the full HTML book
 	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS) --keep-full-results
+	$(PY) -m dcca_core.runner build --profile full
 
-book: setup ## execute the chapters, then build the HTML book in _build/html
+book: setup ## execute the chapters (cached), then build the HTML book in _build/html (warnings are errors)
 	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
 	$(PY) -m dcca_core.runner build --profile $(PROFILE)
 
-test-book: book ## checks on the built book (pages, figures, scoreboard, browser render)
+test-book: setup ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
 	$(PY) -m pytest -q tests/book_checks
 
 bench: setup ## speed against the reference implementations → bench/results.json
 	$(PY) -m bench.run
 
 serve: ## serve the built book on http://127.0.0.1:8000
+	@test -f _build/html/index.html || { echo "no book built yet: run make book first"; exit 1; }
+	@echo "serving _build/html on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	cd _build/html && $(abspath $(PY)) -m http.server 8000 --bind 127.0.0.1
 
-pdf: book ## the whole book as one PDF in _build/pdf/book.pdf
-	$(PY) -m dcca_core.runner pdf
+pdf: setup ## the whole book as one PDF in _build/pdf/book.pdf (single-page HTML printed by headless Chromium)
+	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
+	$(PY) -m dcca_core.runner pdf --profile $(PROFILE)
 
 clean:
 	rm -rf _build .pytest_cache results/*.json checkpoints

@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
 
-COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Source", "Difference", "Profile", "Seed", "Device",
+COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Difference", "Source", "Profile", "Seed", "Device",
            "Wall time")
 
 
@@ -119,6 +119,8 @@ def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
 
 def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool,
            missing_text: str) -> list[str]:
+    """One row per chapter and metric; the chapter and its run (profile, seed, device, wall time) are
+    written on the chapter's first row only, so the groups read at a glance."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for chapter in chapters:
         record = records.get(chapter)
@@ -126,15 +128,17 @@ def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[st
         name = _chapter_link(chapter, titles, link)
         if not record:
             lines.append(f"| {name} | {missing_text} |" + " |" * (len(COLUMNS) - 2))
-        elif not rows:
+            continue
+        if not rows:
             lines.append(f"| {name} | (no scalar metrics) |" + " |" * (len(COLUMNS) - 2))
-        for r in rows:
+        for k, r in enumerate(rows):
             diff = r.difference
+            run = [f"**{r.profile}**" if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device),
+                   format_seconds(r.wall_time_s)] if k == 0 else [""] * 4
             lines.append("| " + " | ".join([
-                name, _cell(r.metric), _num(r.ours), _num(r.published) if r.published is not None else "—",
-                _cell(r.source) or "—", f"{diff:+.4g}" if diff is not None else "—", f"**{r.profile}**"
-                if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device), format_seconds(r.wall_time_s),
-            ]) + " |")
+                name if k == 0 else "", _cell(r.metric), _num(r.ours),
+                _num(r.published) if r.published is not None else "—",
+                f"{diff:+.4g}" if diff is not None else "—", _cell(r.source) or "—", *run]) + " |")
     return lines
 
 
@@ -164,7 +168,8 @@ def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full
     """
     titles = titles or {}
     profiles = {rec.get("profile") for rec in current.values() if rec}
-    out = ["# Reproduction scoreboard", "",
+    # The page is wide tables: drop the right-hand "contents" sidebar (pydata-sphinx-theme metadata).
+    out = ["---", "html_theme.sidebar_secondary.remove: true", "---", "", "# Reproduction scoreboard", "",
            "Every number in this book comes from a run of the chapter notebooks. This page puts each "
            "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
            "where the published figure comes from, the difference (ours − published) and how the run was "

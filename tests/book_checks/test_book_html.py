@@ -1,0 +1,107 @@
+"""Checks on the built smoke book (issue 9): pages, figures, results tables, the scoreboard, the
+browser render, the cache. The book is built once per session by the `built_book` fixture
+(tests/conftest.py), sharing chapter executions with tests/chapters/."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from dcca_core.publish.browser import find_chromium, image_variance, screenshot
+from dcca_core.publish.layout import BookLayout, chapters_in_toc
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+CHAPTERS = chapters_in_toc(BookLayout.for_repo(REPO))
+
+
+def _article(page: Path) -> str:
+    """The page's main content (the theme's navigation and sidebars left out)."""
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r"<article\b.*?</article>", text, flags=re.S)
+    return match.group(0) if match else text
+
+
+def _require_chapter(built_book, chapter):
+    if chapter in built_book.failures:
+        pytest.fail(f"chapter {chapter} did not execute: {built_book.failures[chapter]}", pytrace=False)
+
+
+def test_index_page_exists(built_book):
+    index = built_book.html / "index.html"
+    assert index.exists()
+    assert "Deep clustering for unsupervised anomaly detection" in index.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_has_a_figure_and_its_results_table(built_book, chapter, book_layout):
+    _require_chapter(built_book, chapter)
+    page = built_book.html / f"{chapter}.html"
+    assert page.exists(), f"{page} was not built"
+    body = _article(page)
+    assert "has not been executed" not in body, f"{chapter} is a placeholder page"
+    assert "<img" in body, f"{chapter} shows no figure"
+    assert "<table" in body, f"{chapter} shows no table"
+    import json
+
+    record = json.loads(book_layout.results_file(chapter).read_text(encoding="utf-8"))
+    if record.get("published"):
+        tables = " ".join(re.findall(r"<table\b.*?</table>", body, flags=re.S)).lower()
+        assert re.search(r"published|paper|reported", tables), f"{chapter} has published figures but no ours-vs-published table"
+
+
+def test_scoreboard_lists_every_chapter_and_says_smoke(built_book):
+    page = built_book.html / "scoreboard.html"
+    assert page.exists()
+    body = _article(page)
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
+    assert "Reproduction scoreboard" in text
+    assert re.search(r"come\s+from\s+the\s+smoke\s+profile", text)
+    for chapter in built_book.chapters:
+        assert f'href="{chapter}.html' in body, f"scoreboard does not link {chapter}"
+        title = built_book.titles[chapter]
+        assert " ".join(title.split()) in " ".join(text.split()), f"scoreboard does not name {title!r}"
+
+
+def test_local_links_and_images_resolve(built_book):
+    missing = []
+    for page in sorted(built_book.html.glob("*.html")):
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8")):
+            parts = urlsplit(htmllib.unescape(ref))
+            if parts.scheme or parts.netloc or not parts.path:
+                continue
+            if not (page.parent / unquote(parts.path)).exists():
+                missing.append(f"{page.name}: {ref}")
+    assert missing == []
+
+
+def test_nothing_under_book_is_modified_by_the_build(built_book):
+    assert built_book.book_dir_after == built_book.book_dir_before
+
+
+def test_second_execute_with_nothing_changed_executes_nothing(built_book, book_layout):
+    from dcca_core.publish.execute import execute_book
+
+    if built_book.failures:
+        pytest.skip(f"chapters failed, they would run again: {', '.join(built_book.failures)}")
+    lines: list[str] = []
+    runs = execute_book(book_layout, "smoke", log=lines.append)
+    assert [r.status for r in runs] == ["cached"] * len(CHAPTERS), "\n".join(lines)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (make setup installs it: "
+                                                    "apt-get install chromium); browser check skipped")
+def test_browser_renders_index_and_a_chapter_without_errors(built_book, tmp_path):
+    pages = [built_book.html / "index.html"]
+    chapter = next((c for c in built_book.chapters if c not in built_book.failures), None)
+    if chapter:
+        pages.append(built_book.html / f"{chapter}.html")
+    for page in pages:
+        report = screenshot(page, tmp_path / f"{page.stem}.png", width=1280, height=1600, timeout=60)
+        assert report.uncaught_errors == [], f"{page.name}: {report.uncaught_errors}"
+        assert image_variance(report.png) > 0, f"{page.name} rendered blank"

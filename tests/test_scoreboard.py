@@ -1,0 +1,87 @@
+"""The reproduction scoreboard page, on hand-made results records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dcca_core.scoreboard import format_seconds, load_records, metric_rows, render_scoreboard
+
+
+def _record(profile="smoke", **metrics):
+    return {"chapter": "02_dec_mnist", "profile": profile, "seed": 3, "device": "cpu", "wall_time_s": 75.0,
+            "git_commit": "0123456789abcdef0123+dirty", "date": "2025-11-26T01:00:00+00:00",
+            "machine": {"processor": "x86_64", "cpu_count": 2}, "versions": {"torch": "2.13.0"},
+            "metrics": metrics or {"acc": 0.80, "nmi": 0.7, "loss_curve": [1.0, 0.5]},
+            "published": {"acc": {"value": 0.843, "source": "Xie et al. 2016, Table 2"}}}
+
+
+def test_rows_pair_each_scalar_metric_with_its_published_value():
+    rows = {r.metric: r for r in metric_rows("02_dec_mnist", _record())}
+    assert set(rows) == {"acc", "nmi"}  # the curve is a figure, not a table cell
+    assert rows["acc"].published == 0.843 and rows["acc"].source == "Xie et al. 2016, Table 2"
+    assert rows["acc"].difference == pytest.approx(0.80 - 0.843)
+    assert rows["nmi"].published is None and rows["nmi"].difference is None
+    assert rows["acc"].profile == "smoke" and rows["acc"].seed == 3 and rows["acc"].wall_time_s == 75.0
+
+
+def test_nested_metrics_get_dotted_names_and_missing_values_no_difference():
+    rows = {r.metric: r for r in metric_rows("c", {"metrics": {"auc": {"valve1": 0.9}, "f1": None},
+                                                  "published": {"auc.valve1": {"value": 0.95, "source": "s"}}})}
+    assert rows["auc.valve1"].difference == pytest.approx(-0.05)
+    assert rows["f1"].difference is None
+
+
+def test_page_lists_every_chapter_with_its_numbers_and_says_smoke_plainly():
+    chapters = ["01_kmeans_cifar", "02_dec_mnist"]
+    page = render_scoreboard(chapters, {"01_kmeans_cifar": None, "02_dec_mnist": _record()}, {}, profile="smoke",
+                             titles={"02_dec_mnist": "DEC on MNIST"})
+    assert "# Reproduction scoreboard" in page
+    assert "come from the smoke profile" in page and "not* paper-scale" in page
+    assert "{doc}`DEC on MNIST <02_dec_mnist>`" in page and "<01_kmeans_cifar>" in page
+    acc_row = next(line for line in page.splitlines() if "| acc |" in line)
+    cells = [c.strip() for c in acc_row.strip("|").split("|")]
+    assert cells == ["{doc}`DEC on MNIST <02_dec_mnist>`", "acc", "0.8", "0.843", "-0.043", "Xie et al. 2016, Table 2",
+                     "**smoke**", "3", "cpu", "1 min 15 s"]
+    nmi_row = next(line for line in page.splitlines() if "| nmi |" in line)
+    assert [c.strip() for c in nmi_row.strip("|").split("|")] == ["", "nmi", "0.7", "—", "—", "—", "", "", "", ""]
+    missing = next(line for line in page.splitlines() if "<01_kmeans_cifar>" in line)
+    assert "not run in the smoke profile yet" in missing and missing.count("|") == 11
+    assert "No paper-scale run has been recorded yet" in page
+
+
+def test_full_runs_are_shown_with_their_provenance():
+    chapters = ["02_dec_mnist"]
+    page = render_scoreboard(chapters, {"02_dec_mnist": None}, {"02_dec_mnist": _record("full", acc=0.84)},
+                             profile="smoke")
+    full_part = page.split("## Paper-scale runs")[1]
+    assert "| acc | 0.84 | 0.843 | -0.003 |" in full_part and "| full |" in full_part
+    assert "`0123456789ab+dirty`" in full_part and "2025-11-26T01:00:00+00:00" in full_part
+    assert "x86_64, 2 cores" in full_part and "2.13.0" in full_part
+
+
+def test_full_profile_build_does_not_claim_smoke():
+    page = render_scoreboard(["c"], {"c": _record("full")}, {}, profile="full")
+    assert "smoke profile" not in page and "**full** profile" in page
+
+
+def test_pipes_in_values_do_not_break_the_table():
+    record = _record()
+    record["published"]["acc"]["source"] = "Table 2 | row 3"
+    page = render_scoreboard(["c"], {"c": record}, {}, profile="smoke")
+    assert "Table 2 \\| row 3" in page
+
+
+def test_load_records_reads_files_and_names_a_broken_one(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps(_record()))
+    assert load_records(tmp_path, ["a", "b"]) == {"a": _record(), "b": None}
+    (tmp_path / "b.json").write_text("{not json")
+    with pytest.raises(ValueError, match="b.json is not valid JSON"):
+        load_records(tmp_path, ["b"])
+
+
+@pytest.mark.parametrize("seconds, text", [(12.34, "12.3 s"), (75, "1 min 15 s"), (7380, "2 h 03 min"),
+                                           (None, "n/a")])
+def test_wall_time_is_readable(seconds, text):
+    assert format_seconds(seconds) == text
