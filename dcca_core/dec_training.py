@@ -1,0 +1,410 @@
+"""Training for DEC and IDEC: stacked denoising-autoencoder pretraining, then the clustering phase.
+
+Pretraining (Xie et al. 2016, §3.2): each encoder/decoder layer pair is trained greedily as a
+one-hidden-layer denoising autoencoder (dropout corruption on its input and hidden layer), then the
+whole stack is fine-tuned end to end. Both stages reuse `dcca_core.training.fit_autoencoder` and are
+checkpointed by a hash of (config, seed, data fingerprint), so a finished model is reused and an
+interrupted one resumes.
+
+Clustering (§3.1): centres start at our KMeans on the embedding; every T iterations the soft
+assignments Q of the *whole* data set give the target P (eq. 3); in between, mini-batch SGD lowers
+KL(P‖Q) (eq. 2); training stops when fewer than `tol` (0.1%) of the points change cluster between
+two updates. IDEC (Guo et al. 2017, eq. 6) minimises L = L_r + γ·L_c instead, keeping the decoder.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .checkpoints import Checkpointer
+from .models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
+from .models.dec import DEC, kl_divergence, target_distribution
+from .training import TrainHistory, encode, fit_autoencoder, make_optimizer
+from .utils import Timer, get_device
+
+__all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "denoising_loss", "data_fingerprint",
+           "DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "DECClusterer"]
+
+
+def data_fingerprint(X: Any) -> str:
+    """A short sha256 of an array's shape, dtype and bytes: the data part of a checkpoint key."""
+    arr = np.ascontiguousarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
+    digest = hashlib.sha256(f"{arr.shape}|{arr.dtype}|".encode())
+    digest.update(memoryview(arr).cast("B"))
+    return digest.hexdigest()[:16]
+
+
+def _as_float_tensor(X: Any, name: str = "X") -> torch.Tensor:
+    data = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
+    if data.ndim < 2 or data.shape[0] == 0:
+        raise ValueError(f"{name} must be (n_samples, ...) with n_samples ≥ 1, got shape {tuple(data.shape)}")
+    data = data.reshape(data.shape[0], -1).to(torch.float32)
+    if not torch.isfinite(data).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return data
+
+
+# ----------------------------------------------------------------------------------------------
+# Pretraining: greedy layer-wise denoising autoencoders, then end-to-end fine-tuning
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class SDAEConfig:
+    """Stacked denoising autoencoder schedule. Paper: SGD lr 0.1, 50k iterations per layer and 100k
+    of fine-tuning at batch 256; the defaults here are a CPU-sized Adam schedule (documented change)."""
+
+    dims: tuple[int, ...] = DEC_MNIST_DIMS
+    corruption: float = 0.2            # dropout rate on each layer's input and hidden units (paper)
+    layerwise_epochs: int = 10
+    finetune_epochs: int = 20
+    finetune_corruption: float = 0.2   # input dropout while fine-tuning (as pt-sdae); 0 = plain AE
+    batch_size: int = 256
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.dims = tuple(int(d) for d in self.dims)
+        for name in ("corruption", "finetune_corruption"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if self.layerwise_epochs < 0 or self.finetune_epochs < 0 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError(f"need layerwise_epochs ≥ 0, finetune_epochs ≥ 0, batch_size ≥ 1, lr > 0; got {self}")
+
+
+class _LayerDAE(nn.Module):
+    """Layer pair k of the stack as a one-hidden-layer denoising autoencoder (DEC §3.2):
+    x̃ = Dropout(x), h = g₁(W₁x̃ + b₁), h̃ = Dropout(h), y = g₂(W₂h̃ + b₂). Shares the stack's layers."""
+
+    def __init__(self, enc: nn.Linear, dec: nn.Linear, hidden_relu: bool, output_relu: bool,
+                 corruption: float) -> None:
+        super().__init__()
+        self.enc, self.dec = enc, dec
+        self.hidden_relu, self.output_relu, self.corruption = hidden_relu, output_relu, corruption
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.enc(x)
+        return F.relu(h) if self.hidden_relu else h
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encode(F.dropout(x, self.corruption, self.training))
+        y = self.dec(F.dropout(h, self.corruption, self.training))
+        return (F.relu(y) if self.output_relu else y), h
+
+
+def denoising_loss(corruption: float) -> Callable[[nn.Module, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]:
+    """`loss_fn` for `fit_autoencoder`: MSE between the clean batch and the reconstruction of a copy
+    with a fraction `corruption` of its inputs dropped (a denoising autoencoder, Vincent et al. 2010)."""
+    def loss_fn(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        noisy = F.dropout(xb, corruption, training=True) if corruption > 0 else xb
+        x_hat = model.decode(model.encode(noisy)).reshape(xb.shape)
+        loss = F.mse_loss(x_hat, xb)
+        return loss, {"mse": float(loss.detach())}
+    return loss_fn
+
+
+@dataclass
+class PretrainResult:
+    """The fine-tuned autoencoder, per-stage loss histories and the checkpoint key of the result."""
+
+    model: DenseAutoencoder
+    layer_histories: list[TrainHistory]
+    finetune_history: TrainHistory
+    checkpoint_key: str
+    seconds: float = 0.0
+    reused: bool = False
+
+
+def _finished_state(ckpt: Checkpointer, epochs: int) -> dict[str, Any] | None:
+    state = ckpt.load()
+    return state if state is not None and state["epoch"] >= epochs else None
+
+
+def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, device: str = "auto",
+                  name: str = "sdae", checkpoint_root: Any = None, progress: bool = True) -> PretrainResult:
+    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (DEC §3.2).
+
+    Each stage is checkpointed under `<name>-layer<k>` / `<name>-finetune`, keyed by the config, the
+    seed and a fingerprint of X; finished stages are loaded instead of trained.
+    """
+    config = config or SDAEConfig()
+    data = _as_float_tensor(X)
+    if data.shape[1] != config.dims[0]:
+        raise ValueError(f"X has {data.shape[1]} features, config.dims[0] is {config.dims[0]}")
+    dev = get_device(device)
+    key = {"seed": int(seed), "data": data_fingerprint(data)}
+    layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
+    layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root)
+                   for k in range(len(config.dims) - 1)]
+    final_ckpt = Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=checkpoint_root)
+
+    torch.manual_seed(int(seed))
+    model = DenseAutoencoder(config.dims)
+    pairs = model.layer_pairs()
+    layer_histories: list[TrainHistory] = []
+    done = _finished_state(final_ckpt, config.finetune_epochs)
+    if done is not None:  # reuse: load the result; only the layer stages' histories are needed
+        model.load_state_dict(done["model"])
+        for ckpt in layer_ckpts:
+            state = ckpt.load()
+            layer_histories.append(state["history"] if state is not None else TrainHistory())
+        model.eval()
+        return PretrainResult(model, layer_histories, done["history"], final_ckpt.digest[:12], reused=True)
+    with Timer() as timer:
+        features = data
+        for k, (enc, dec) in enumerate(pairs):
+            layer = _LayerDAE(enc, dec, hidden_relu=k < len(pairs) - 1, output_relu=k > 0,
+                              corruption=config.corruption)
+            history = fit_autoencoder(layer, features, epochs=config.layerwise_epochs,
+                                      batch_size=config.batch_size, lr=config.lr,
+                                      optimizer=config.optimizer, device=str(dev), seed=seed * 31 + k,
+                                      checkpoint=layer_ckpts[k], desc=f"layer {k + 1}/{len(pairs)}",
+                                      weight_decay=config.weight_decay, progress=progress)
+            layer_histories.append(history)
+            if k < len(pairs) - 1:
+                features = torch.from_numpy(encode(layer, features, device=str(dev)))
+        del features
+        finetune = fit_autoencoder(model, data, epochs=config.finetune_epochs, batch_size=config.batch_size,
+                                   lr=config.lr, optimizer=config.optimizer,
+                                   loss_fn=denoising_loss(config.finetune_corruption), device=str(dev),
+                                   seed=seed, checkpoint=final_ckpt, desc="fine-tune",
+                                   weight_decay=config.weight_decay, progress=progress)
+    model.eval()
+    return PretrainResult(model, layer_histories, finetune, final_ckpt.digest[:12], timer.seconds)
+
+
+# ----------------------------------------------------------------------------------------------
+# Clustering phase: DEC / IDEC
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class DECConfig:
+    """Clustering-phase settings (DEC §3.1, §4.3; IDEC §3.3). `gamma=0` is DEC; `gamma>0` is IDEC
+    with L = L_r + γ·L_c (Guo et al. 2017 use γ = 0.1)."""
+
+    n_clusters: int = 10
+    alpha: float = 1.0                 # Student-t degrees of freedom (paper: 1)
+    gamma: float = 0.0                 # IDEC weight of the clustering loss; 0 → DEC (no decoder)
+    update_interval: int = 140         # T: iterations between full-data target updates
+    tol: float = 0.001                 # stop when < 0.1% of assignments change between updates
+    max_iter: int = 20_000
+    batch_size: int = 256
+    lr: float = 0.01
+    optimizer: str = "sgd"             # paper: SGD, momentum 0.9
+    kmeans_n_init: int = 20
+
+    def __post_init__(self) -> None:
+        if self.n_clusters < 2:
+            raise ValueError(f"n_clusters must be ≥ 2, got {self.n_clusters}")
+        if self.update_interval < 1 or self.max_iter < 0 or self.batch_size < 1 or self.kmeans_n_init < 1:
+            raise ValueError(f"need update_interval ≥ 1, max_iter ≥ 0, batch_size ≥ 1, kmeans_n_init ≥ 1; got {self}")
+        if not 0.0 <= self.tol < 1.0 or self.gamma < 0 or self.alpha <= 0 or self.lr <= 0:
+            raise ValueError(f"need 0 ≤ tol < 1, gamma ≥ 0, alpha > 0, lr > 0; got {self}")
+
+    @property
+    def method(self) -> str:
+        return "IDEC" if self.gamma > 0 else "DEC"
+
+
+@dataclass
+class DECHistory:
+    """One entry per target update (iteration 0 = KMeans initialisation): the fraction of labels that
+    changed since the previous update (at 0: versus the KMeans labels), and, when true labels were
+    given for monitoring only, accuracy/NMI/ARI. `loss`, `kl`, `reconstruction` hold the mean batch
+    losses of each block of T iterations, so they have one entry fewer than `iteration`."""
+
+    iteration: list[int] = field(default_factory=list)
+    delta_label: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    kl: list[float] = field(default_factory=list)
+    reconstruction: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    nmi: list[float] = field(default_factory=list)
+    ari: list[float] = field(default_factory=list)
+    converged: bool = False
+    n_iter: int = 0
+    resumed_from_iter: int = 0
+    seconds: float = 0.0
+
+
+@torch.no_grad()
+def predict_proba(model: DEC, X: Any, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
+    """Soft assignments Q (eq. 1) for all of X, in eval mode, as float64 NumPy (rows sum to 1)."""
+    data = _as_float_tensor(X)
+    dev = get_device(device)
+    model.to(dev).eval()
+    parts = [model(data[i:i + batch_size].to(dev))[0].cpu() for i in range(0, len(data), batch_size)]
+    return torch.cat(parts).double().numpy()
+
+
+def _monitor(history: DECHistory, y: np.ndarray | None, labels: np.ndarray) -> None:
+    if y is None:
+        return
+    from .metrics import ari, cluster_accuracy, nmi
+    history.accuracy.append(float(cluster_accuracy(y, labels)))
+    history.nmi.append(float(nmi(y, labels)))
+    history.ari.append(float(ari(y, labels)))
+
+
+def _batch_indices(n: int, count: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` mini-batches drawn without replacement, reshuffling after each pass over the data."""
+    passes = math.ceil(count * batch_size / n) + 1
+    order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
+    return order
+
+
+def dec_step(model: DEC, optimizer: torch.optim.Optimizer, xb: torch.Tensor, pb: torch.Tensor,
+             gamma: float = 0.0) -> dict[str, float]:
+    """One optimiser step on a batch with fixed targets `pb`: DEC minimises KL(P‖Q) (eq. 2), IDEC
+    (`gamma` > 0) minimises MSE(x, x̂) + γ·KL(P‖Q) (Guo et al. 2017, eq. 6). Returns the losses."""
+    q, z = model(xb)
+    kl = kl_divergence(pb, q)
+    if gamma > 0:
+        rec = F.mse_loss(model.decode(z).reshape(xb.shape), xb)
+        loss = rec + gamma * kl
+    else:
+        rec = torch.zeros((), device=xb.device)
+        loss = kl
+    optimizer.zero_grad(set_to_none=True)
+    if torch.isfinite(loss):
+        loss.backward()
+        optimizer.step()
+    return {"loss": float(loss.detach()), "kl": float(kl.detach()), "reconstruction": float(rec.detach())}
+
+
+def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 0, device: str = "auto",
+            checkpoint: Checkpointer | None = None, y: Any = None, progress: bool = True) -> DECHistory:
+    """Train `model` (a `DEC` on a pretrained autoencoder) in place; return the per-update history.
+
+    `y` (true labels) is used only to log accuracy per update, never for training. With a
+    `checkpoint`, the state is saved after every block of T iterations and a later call resumes.
+    """
+    config = config or DECConfig()
+    if model.n_clusters != config.n_clusters or model.alpha != config.alpha:
+        raise ValueError(f"model has n_clusters={model.n_clusters}, alpha={model.alpha}; config asks "
+                         f"n_clusters={config.n_clusters}, alpha={config.alpha}")
+    data = _as_float_tensor(X)
+    n = data.shape[0]
+    if n < config.n_clusters:
+        raise ValueError(f"need at least n_clusters={config.n_clusters} samples, got {n}")
+    y_np = None if y is None else np.asarray(y)
+    if y_np is not None and y_np.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), got {y_np.shape}")
+    dev = get_device(device)
+    model.to(dev)
+    opt = make_optimizer(config.optimizer, model.parameters(), config.lr)
+    history = DECHistory()
+    it = 0
+    state = checkpoint.load() if checkpoint is not None else None
+    with Timer() as timer:
+        if state is not None:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            history, it, prev_labels = state["history"], state["iteration"], state["labels"]
+            history.resumed_from_iter = it
+        else:
+            from .cluster import KMeans  # centres start at KMeans on the embedding (DEC §3.2)
+            z = encode(model.autoencoder, data, device=str(dev))
+            km = KMeans(config.n_clusters, n_init=config.kmeans_n_init, random_state=seed, device=str(dev)).fit(z)
+            model.assignment.set_centers(torch.as_tensor(np.asarray(km.cluster_centers_), dtype=torch.float32))
+            prev_labels = np.asarray(km.labels_)
+        bar = tqdm(total=config.max_iter, initial=it, desc=f"{config.method}", disable=not progress, leave=False)
+        while not history.converged:
+            q = torch.from_numpy(predict_proba(model, data, device=str(dev))).float()
+            labels = q.argmax(dim=1).numpy()
+            if history.iteration and history.iteration[-1] == it:
+                pass  # resumed exactly at a recorded update (finished run): nothing new to log
+            else:
+                delta = float(np.mean(labels != prev_labels))
+                history.iteration.append(it)
+                history.delta_label.append(delta)
+                _monitor(history, y_np, labels)
+                bar.set_postfix(changed=f"{delta:.4f}", **({"acc": f"{history.accuracy[-1]:.3f}"} if history.accuracy else {}))
+                if it > 0 and delta < config.tol:  # the paper's stopping rule
+                    history.converged = True
+            prev_labels = labels
+            if history.converged or it >= config.max_iter:
+                break
+            target = target_distribution(q.double()).float()
+            steps = min(config.update_interval, config.max_iter - it)
+            generator = torch.Generator().manual_seed(int(seed) * 1_000_003 + it)
+            order = _batch_indices(n, steps, config.batch_size, generator)
+            model.train()
+            sums = np.zeros(3)
+            for s in range(steps):
+                idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+                losses = dec_step(model, opt, data[idx].to(dev), target[idx].to(dev), config.gamma)
+                if not math.isfinite(losses["loss"]):
+                    raise FloatingPointError(f"{config.method} loss became {losses['loss']} at iteration "
+                                             f"{it + s}; lower the learning rate (lr={config.lr})")
+                sums += [losses["loss"], losses["kl"], losses["reconstruction"]]
+            it += steps
+            bar.update(steps)
+            history.loss.append(sums[0] / steps)
+            history.kl.append(sums[1] / steps)
+            history.reconstruction.append(sums[2] / steps)
+            if checkpoint is not None:
+                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                 "iteration": it, "labels": prev_labels, "history": history})
+        bar.close()
+    history.n_iter = it
+    history.seconds += timer.seconds
+    model.eval()
+    if checkpoint is not None:
+        checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "iteration": it, "labels": prev_labels, "history": history})
+    return history
+
+
+class DECClusterer:
+    """sklearn-style DEC/IDEC on a pretrained autoencoder (copied, never modified).
+
+    `DECClusterer(ae, DECConfig(gamma=0.1)).fit(X)` sets `model_`, `labels_`, `cluster_centers_`,
+    `history_`, `n_iter_`; `predict`, `predict_proba` and `transform` (the embedding) follow.
+    """
+
+    def __init__(self, autoencoder: nn.Module, config: DECConfig | None = None, *, random_state: int = 0,
+                 device: str = "auto", checkpoint: Checkpointer | None = None, progress: bool = True) -> None:
+        self.autoencoder = autoencoder
+        self.config = config or DECConfig()
+        self.random_state = random_state
+        self.device = device
+        self.checkpoint = checkpoint
+        self.progress = progress
+
+    def fit(self, X: Any, y: Any = None) -> "DECClusterer":
+        """Train on X; `y`, if given, is only logged per update (accuracy curve), never used to train."""
+        torch.manual_seed(int(self.random_state))
+        self.model_ = DEC(copy.deepcopy(self.autoencoder), self.config.n_clusters, self.config.alpha)
+        self.history_ = fit_dec(self.model_, X, self.config, seed=self.random_state, device=self.device,
+                                checkpoint=self.checkpoint, y=y, progress=self.progress)
+        self.n_iter_ = self.history_.n_iter
+        self.cluster_centers_ = self.model_.assignment.centers.detach().cpu().numpy().copy()
+        self.labels_ = self.predict(X)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise ValueError("this DECClusterer is not fitted yet; call fit(X) first")
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return predict_proba(self.model_, X, device=self.device)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
+
+    def transform(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return encode(self.model_.autoencoder, _as_float_tensor(X), device=self.device)

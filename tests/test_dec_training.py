@@ -1,0 +1,163 @@
+import numpy as np
+import pytest
+import torch
+
+from dcca_core.checkpoints import Checkpointer
+from dcca_core.data import load_mnist
+from dcca_core.dec_training import (DECClusterer, DECConfig, SDAEConfig, data_fingerprint, dec_step,
+                                    denoising_loss, fit_dec, predict_proba, pretrain_sdae)
+from dcca_core.models.autoencoders import DenseAutoencoder
+from dcca_core.models.dec import DEC, kl_divergence, target_distribution
+
+SMALL = SDAEConfig(dims=(784, 64, 32, 8), layerwise_epochs=2, finetune_epochs=3, batch_size=64, lr=1e-3)
+
+
+@pytest.fixture(scope="module")
+def mnist_small():
+    """The first 600 MNIST test images, scaled to [0, 1], with their labels."""
+    x, y = load_mnist("test")
+    return x[:600].reshape(600, -1).astype(np.float32) / 255.0, np.asarray(y[:600])
+
+
+@pytest.fixture(scope="module")
+def pretrained(mnist_small, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ckpt")
+    return pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=root, progress=False), root
+
+
+def test_pretraining_lowers_every_stage_loss(pretrained):
+    result, _ = pretrained
+    assert len(result.layer_histories) == 3
+    for history in [*result.layer_histories, result.finetune_history]:
+        assert history.epoch_loss[-1] < history.epoch_loss[0]
+    assert result.model.dims == [784, 64, 32, 8] and not result.reused
+
+
+def test_pretraining_reuses_a_finished_checkpoint(mnist_small, pretrained):
+    result, root = pretrained
+    again = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=root, progress=False)
+    assert again.reused and again.checkpoint_key == result.checkpoint_key
+    for a, b in zip(again.model.state_dict().values(), result.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert again.layer_histories[0].epoch_loss == result.layer_histories[0].epoch_loss
+    other = SDAEConfig(**{**SMALL.__dict__, "finetune_epochs": 4})
+    assert pretrain_sdae(mnist_small[0][:100], other, seed=0, device="cpu", checkpoint_root=root,
+                         progress=False).checkpoint_key != result.checkpoint_key
+
+
+def test_denoising_loss_corrupts_the_input_but_scores_against_the_clean_batch():
+    torch.manual_seed(0)
+    model = DenseAutoencoder([6, 4, 2])
+    xb = torch.rand(16, 6)
+    clean, _ = denoising_loss(0.0)(model, xb)
+    assert float(clean.detach()) == pytest.approx(float(torch.nn.functional.mse_loss(model(xb)[0], xb).detach()))
+    noisy = [float(denoising_loss(0.5)(model, xb)[0]) for _ in range(3)]
+    assert len(set(noisy)) > 1  # a fresh corruption each call
+
+
+def test_one_dec_step_moves_centres_and_lowers_kl_on_a_fixed_batch(mnist_small, pretrained):
+    x, _ = mnist_small
+    torch.manual_seed(0)
+    model = DEC(DenseAutoencoder(SMALL.dims), n_clusters=10)
+    model.load_state_dict({f"autoencoder.{k}": v for k, v in pretrained[0].model.state_dict().items()}
+                          | {"assignment.centers": torch.zeros(10, 8)})
+    with torch.no_grad():
+        model.assignment.set_centers(model.encode(torch.from_numpy(x[:10])))
+    xb = torch.from_numpy(x[:256])
+    pb = target_distribution(model(xb)[0].detach())
+    before_centres = model.assignment.centers.detach().clone()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    losses = dec_step(model, opt, xb, pb)
+    assert losses["reconstruction"] == 0.0
+    assert not torch.equal(model.assignment.centers.detach(), before_centres)
+    with torch.no_grad():
+        after = float(kl_divergence(pb, model(xb)[0]))
+    assert after < losses["kl"]
+
+
+def test_idec_step_adds_the_reconstruction_loss(mnist_small, pretrained):
+    x, _ = mnist_small
+    model = DEC(pretrained[0].model, n_clusters=10)
+    model.assignment.set_centers(torch.randn(10, 8, generator=torch.Generator().manual_seed(0)))
+    xb = torch.from_numpy(x[:64])
+    pb = target_distribution(model(xb)[0].detach())
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    losses = dec_step(model, opt, xb, pb, gamma=0.1)
+    assert losses["reconstruction"] > 0
+    assert losses["loss"] == pytest.approx(losses["reconstruction"] + 0.1 * losses["kl"], rel=1e-5)
+
+
+def _fit(pretrained, x, y=None, checkpoint=None, **overrides):
+    cfg = DECConfig(**{"update_interval": 5, "max_iter": 10, "batch_size": 64, "kmeans_n_init": 2, "tol": 0.0,
+                       **overrides})
+    return DECClusterer(pretrained[0].model, cfg, random_state=0, device="cpu", checkpoint=checkpoint,
+                        progress=False).fit(x, y)
+
+
+def test_clusterer_fits_logs_accuracy_and_leaves_the_autoencoder_untouched(mnist_small, pretrained):
+    x, y = mnist_small
+    before = {k: v.clone() for k, v in pretrained[0].model.state_dict().items()}
+    dec = _fit(pretrained, x, y)
+    assert dec.labels_.shape == (600,) and dec.cluster_centers_.shape == (10, 8)
+    assert dec.history_.iteration == [0, 5, 10] and dec.n_iter_ == 10 and not dec.history_.converged
+    assert len(dec.history_.loss) == 2 and all(0 <= a <= 1 for a in dec.history_.accuracy)
+    q = dec.predict_proba(x)
+    assert np.allclose(q.sum(axis=1), 1.0) and np.array_equal(q.argmax(1), dec.labels_)
+    assert dec.transform(x).shape == (600, 8)
+    for k, v in pretrained[0].model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_stopping_rule_triggers_when_few_assignments_change(mnist_small, pretrained):
+    x, _ = mnist_small
+    # with tol = 1 every update after the first satisfies "changed < tol": stop after one block
+    dec = _fit(pretrained, x, tol=0.999, max_iter=1000)
+    assert dec.history_.converged and dec.n_iter_ == 5 and dec.history_.iteration == [0, 5]
+    assert dec.history_.delta_label[-1] < 0.999
+
+
+def test_same_seed_gives_the_same_clustering(mnist_small, pretrained):
+    x, _ = mnist_small
+    a, b = _fit(pretrained, x), _fit(pretrained, x)
+    assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_interrupted_dec_resumes_to_the_same_result(mnist_small, pretrained, tmp_path):
+    x, _ = mnist_small
+    straight = _fit(pretrained, x, max_iter=10, gamma=0.1)
+    ckpt = Checkpointer("dec-test", {"case": "resume"}, root=tmp_path)
+    first = _fit(pretrained, x, checkpoint=ckpt, max_iter=5, gamma=0.1)  # "interrupted" after one block
+    assert first.n_iter_ == 5 and ckpt.exists()
+    resumed = _fit(pretrained, x, checkpoint=ckpt, max_iter=10, gamma=0.1)
+    assert resumed.history_.resumed_from_iter == 5 and resumed.n_iter_ == 10
+    assert resumed.history_.iteration == straight.history_.iteration
+    assert np.array_equal(resumed.cluster_centers_, straight.cluster_centers_)
+    assert np.array_equal(resumed.labels_, straight.labels_)
+
+
+def test_bad_configs_and_inputs_are_rejected(mnist_small, pretrained):
+    with pytest.raises(ValueError, match="n_clusters"):
+        DECConfig(n_clusters=1)
+    with pytest.raises(ValueError, match="tol"):
+        DECConfig(tol=1.5)
+    with pytest.raises(ValueError, match="corruption"):
+        SDAEConfig(corruption=1.0)
+    with pytest.raises(ValueError, match="features"):
+        pretrain_sdae(np.zeros((10, 5), np.float32), SMALL, progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        pretrain_sdae(np.full((10, 784), np.nan, np.float32), SMALL, progress=False)
+    with pytest.raises(ValueError, match="n_clusters"):
+        fit_dec(DEC(pretrained[0].model, 5), mnist_small[0], DECConfig(n_clusters=10), progress=False)
+    with pytest.raises(ValueError, match="not fitted"):
+        DECClusterer(pretrained[0].model).predict(mnist_small[0])
+    with pytest.raises(ValueError, match="y must have shape"):
+        _fit(pretrained, mnist_small[0], y=np.zeros(3))
+
+
+def test_data_fingerprint_tracks_content():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    b = a.copy()
+    b[0, 0] = 1.0
+    assert data_fingerprint(a) == data_fingerprint(torch.from_numpy(a.copy()))
+    assert data_fingerprint(a) != data_fingerprint(b)
+    assert data_fingerprint(a) != data_fingerprint(a.reshape(4, 3))
