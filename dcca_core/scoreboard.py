@@ -121,7 +121,7 @@ def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[st
            missing_text: str) -> list[str]:
     """One row per chapter and metric; the chapter and its run (profile, seed, device, wall time) are
     written on the chapter's first row only, so the groups read at a glance."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = ["::::{container} scoreboard", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for chapter in chapters:
         record = records.get(chapter)
         rows = metric_rows(chapter, record) if record else []
@@ -139,11 +139,12 @@ def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[st
                 name if k == 0 else "", _cell(r.metric), _num(r.ours),
                 _num(r.published) if r.published is not None else "—",
                 f"{diff:+.4g}" if diff is not None else "—", _cell(r.source) or "—", *run]) + " |")
-    return lines
+    return lines + ["", "::::"]
 
 
 def _provenance(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool) -> list[str]:
-    lines = ["| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |", "|---|---|---|---|---|---|"]
+    lines = ["::::{container} scoreboard", "", "| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |",
+             "|---|---|---|---|---|---|"]
     for chapter in chapters:
         rec = records.get(chapter)
         if not rec:
@@ -156,7 +157,7 @@ def _provenance(chapters: list[str], records: dict[str, dict | None], titles: di
                      f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
                      f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
                      f"| {format_seconds(rec.get('wall_time_s'))} |")
-    return lines
+    return lines + ["", "::::"]
 
 
 def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full: dict[str, dict | None], *,

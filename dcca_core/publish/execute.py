@@ -141,6 +141,14 @@ def _kernel_environment(layout: BookLayout) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _kernel_config():
+    """Local kernels talk over Unix sockets where there are any: no open TCP ports on the machine
+    (and no "running over TCP without encryption" warning from every kernel)."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
+
+
 def _first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip():
@@ -211,7 +219,8 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
             with _kernel_environment(layout):
                 pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
                                     cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
-                                    log_output=False, request_save_on_cell_execute=True)
+                                    log_output=False, request_save_on_cell_execute=True,
+                                    config=_kernel_config())
         except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
             if running.exists():
                 os.replace(running, failed)

@@ -30,7 +30,7 @@ class BookLayout:
     @classmethod
     def for_repo(cls, root: str | Path | None = None, *, results_dir: str | Path | None = None) -> "BookLayout":
         """The standard layout of a checkout (default: the one `dcca_core` is installed from)."""
-        from ..results import repo_root
+        from ..paths import repo_root
 
         root = Path(root).resolve() if root is not None else repo_root()
         if results_dir is None:  # the same rule as dcca_core.results.results_dir
