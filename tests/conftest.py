@@ -102,17 +102,18 @@ def built_book(book_layout, _chapter_outcomes) -> BuiltBook:
 # --- a tiny book in a temporary folder, to test the machinery without the real chapters ---------
 
 def tiny_notebook(name: str, *, plot: bool = False):
-    """A chapter-shaped notebook: a title, one `parameters` cell, a cell that fails on request, an
-    optional figure and HTML table, and a last cell that writes results/<name>.json."""
+    """A chapter-shaped notebook: a title, one `parameters` cell, a cell that fails and one that sleeps
+    on request, an optional figure and HTML table, and a last cell that writes results/<name>.json."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('profile = "smoke"\nseed = 0\nn = 3\nfail = False')
+    params = nbformat.v4.new_code_cell('profile = "smoke"\nseed = 0\nn = 3\nfail = False\nsleep = 0')
     params.metadata["tags"] = ["parameters"]
     cells = [nbformat.v4.new_markdown_cell(f"# Tiny chapter {name}\n\nA page to test the machinery."), params,
              nbformat.v4.new_code_cell("import json, os, pathlib\nvalues = list(range(n))"),
-             nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('tiny chapter was told to fail')")]
+             nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('tiny chapter was told to fail')"),
+             nbformat.v4.new_code_cell("import time\ntime.sleep(sleep)")]
     if plot:
         cells += [nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
                                             "ax.plot(values)\nplt.show()"),

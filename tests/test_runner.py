@@ -26,7 +26,7 @@ def _digest(folder):
 
 def test_declared_parameters_reads_the_tagged_cell(tiny_book):
     layout = tiny_book()
-    assert list(declared_parameters(layout.notebook("00_a"))) == ["profile", "seed", "n", "fail"]
+    assert list(declared_parameters(layout.notebook("00_a"))) == ["profile", "seed", "n", "fail", "sleep"]
 
 
 def test_parameters_come_from_profile_then_yaml_then_overrides(tiny_book):
@@ -41,7 +41,7 @@ def test_unknown_parameter_in_yaml_is_an_error_naming_it_and_the_declared_ones(t
     layout.params_file("smoke", "00_a").write_text("epochs: 5\n")
     with pytest.raises(ValueError, match=r"unknown parameter 'epochs' for chapter 00_a") as info:
         resolve_parameters(layout, "00_a", "smoke")
-    assert "declares: profile, seed, n, fail" in str(info.value)
+    assert "declares: profile, seed, n, fail, sleep" in str(info.value)
     assert "00_a.yaml" in str(info.value)
 
 
@@ -49,7 +49,7 @@ def test_unknown_parameter_on_the_command_line_fails_before_any_chapter_runs(tin
     layout = tiny_book(["00_a", "01_b"])
     assert main(["--root", str(layout.root), "execute", "-p", "epochs", "5"]) == 1
     err = capsys.readouterr().err
-    assert "unknown parameter 'epochs'" in err and "declares: profile, seed, n, fail" in err
+    assert "unknown parameter 'epochs'" in err and "declares: profile, seed, n, fail, sleep" in err
     assert not (layout.build_dir / "executed" / "smoke").exists() or not any(
         (layout.build_dir / "executed" / "smoke").glob("*.ipynb"))
 
@@ -208,3 +208,11 @@ def test_a_sphinx_warning_fails_the_build_and_keeps_the_previous_html(tiny_book)
     with pytest.raises(BookBuildError, match="nowhere"):
         build_book(layout, "smoke", log=None)
     assert (layout.build_dir / "html" / "index.html").read_text() == "previous build"
+
+
+@pytest.mark.slow
+def test_a_hung_cell_times_out_naming_the_cell(tiny_book):
+    layout = tiny_book()
+    with pytest.raises(ChapterExecutionError, match=r"failed in cell 4 \(first line: 'import time'\)") as info:
+        execute_chapter(layout, "00_a", "smoke", overrides={"sleep": 5}, cell_timeout=1, log=None)
+    assert "Timeout" in info.value.error

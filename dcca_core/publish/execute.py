@@ -29,6 +29,7 @@ __all__ = ["ChapterExecutionError", "ChapterRun", "cache_key", "read_cache", "ex
            "execute_book", "is_up_to_date"]
 
 CACHE_FILE = ".cache.json"
+SMOKE_CELL_TIMEOUT_S = 900  # no smoke cell should come near this; a hung one must not block make test
 Log = Callable[[str], None]
 
 
@@ -156,6 +157,17 @@ def _first_line(source: str) -> str:
     return ""
 
 
+def _running_cell(path: Path) -> int | None:
+    """Index of the cell papermill was running when it stopped: the last one it started."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - no partial notebook, no cell to name
+        return None
+    started = [i for i, cell in enumerate(nb.cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None]
+    return started[-1] if started else None
+
+
 def _failure(chapter: str, layout: BookLayout, exc: BaseException, failed_copy: Path) -> ChapterExecutionError:
     """Turn papermill's error into one that names the chapter, the cell of book/<chapter>.ipynb and the error."""
     from papermill.exceptions import PapermillExecutionError
@@ -164,34 +176,37 @@ def _failure(chapter: str, layout: BookLayout, exc: BaseException, failed_copy: 
     params_idx = parameters_cell_indices(source_nb)[0]
     where = f"book/{chapter}.ipynb" if layout.book_dir.name == "book" else str(layout.notebook(chapter))
     if isinstance(exc, PapermillExecutionError):
-        # papermill's index counts its injected-parameters cell, inserted right after ours.
-        idx = exc.cell_index
-        injected = idx == params_idx + 1
-        src_idx = None if injected else idx - 1 if idx > params_idx else idx
+        idx: int | None = exc.cell_index
         error = f"{exc.ename}: {exc.evalue}".strip().rstrip(":")
-        if injected:
-            cell_desc, first = "the injected-parameters cell", None
-        else:
-            first = _first_line(source_nb.cells[src_idx].source) if src_idx < len(source_nb.cells) else ""
-            cell_desc = f"cell {src_idx} (first line: {first!r})"
-        return ChapterExecutionError(
-            chapter, f"chapter {chapter} failed in {cell_desc} of {where}:\n    {error}\n"
-                     f"the executed notebook with the full traceback is {failed_copy}",
-            cell_index=src_idx, first_line=first, error=error, executed_path=failed_copy)
-    error = f"{type(exc).__name__}: {exc}"
-    return ChapterExecutionError(chapter, f"chapter {chapter} failed ({where}): {error}\n"
-                                          f"the partly executed notebook is {failed_copy}",
-                                 error=error, executed_path=failed_copy)
+    else:  # a cell timeout, a dead kernel (out of memory?), a kernel that did not start
+        idx = _running_cell(failed_copy)
+        error = f"{type(exc).__name__}: {str(exc).strip() or 'no message'}"
+    # papermill's indices count its injected-parameters cell, inserted right after ours.
+    src_idx = first = None
+    if idx is None:
+        cell_desc = "no particular cell"
+    elif idx == params_idx + 1:
+        cell_desc = "the injected-parameters cell"
+    else:
+        src_idx = idx - 1 if idx > params_idx else idx
+        first = _first_line(source_nb.cells[src_idx].source) if src_idx < len(source_nb.cells) else ""
+        cell_desc = f"cell {src_idx} (first line: {first!r})"
+    return ChapterExecutionError(
+        chapter, f"chapter {chapter} failed in {cell_desc} of {where}:\n    {error}\n"
+                 f"the executed notebook with the full traceback is {failed_copy}",
+        cell_index=src_idx, first_line=first, error=error, executed_path=failed_copy)
 
 
 def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
                     overrides: dict[str, Any] | None = None, force: bool = False,
                     keep_full_results: bool = False, progress_bar: bool = False,
-                    log: Log | None = say) -> ChapterRun:
+                    cell_timeout: float | None | str = "auto", log: Log | None = say) -> ChapterRun:
     """Run one chapter with papermill unless its cache key is unchanged; raise ChapterExecutionError on failure.
 
     The executed copy is written to `<chapter>.running.ipynb` and renamed on success; a failed run is
     kept as `<chapter>.failed.ipynb` and the previous executed copy and cache entry are dropped.
+    `cell_timeout` (seconds per cell; "auto": SMOKE_CELL_TIMEOUT_S in the smoke profile, none in full)
+    stops a hung smoke run instead of letting it eat the CI budget.
     """
     import papermill as pm
 
@@ -207,6 +222,7 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
     target = layout.executed_notebook(profile, chapter)
     results = layout.results_file(chapter)
     cache = read_cache(layout, profile)
+    timeout = (SMOKE_CELL_TIMEOUT_S if profile == "smoke" else None) if cell_timeout == "auto" else cell_timeout
 
     if not force and is_up_to_date(layout, chapter, profile, key, cache):
         run = ChapterRun(chapter, "cached", 0.0, target, results)
@@ -220,7 +236,7 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
                 pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
                                     cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
                                     log_output=False, request_save_on_cell_execute=True,
-                                    config=_kernel_config())
+                                    config=_kernel_config(), execution_timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
             if running.exists():
                 os.replace(running, failed)
