@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from dcca_core.publish.build import BookBuildError, build_book, stage_book
+from dcca_core.publish.build import BookBuildError, build_book, find_local_mathjax, stage_book
 from dcca_core.publish.execute import ChapterExecutionError, cache_key, execute_book, execute_chapter, read_cache
 from dcca_core.publish.layout import chapters_in_toc, read_toc
 from dcca_core.publish.notebooks import declared_parameters, parse_override, resolve_parameters
@@ -216,3 +216,22 @@ def test_a_hung_cell_times_out_naming_the_cell(tiny_book):
     with pytest.raises(ChapterExecutionError, match=r"failed in cell 4 \(first line: 'import time'\)") as info:
         execute_chapter(layout, "00_a", "smoke", overrides={"sleep": 5}, cell_timeout=1, log=None)
     assert "Timeout" in info.value.error
+
+
+def test_a_local_mathjax_is_bundled_outside_static_and_configured(tiny_book, tmp_path, monkeypatch):
+    layout = tiny_book()
+    es5 = tmp_path / "mathjax-es5"
+    (es5 / "output" / "chtml" / "fonts" / "woff-v2").mkdir(parents=True)
+    (es5 / "tex-mml-chtml.js").write_text("/* MathJax */")
+    (es5 / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").write_bytes(b"font")
+    monkeypatch.setenv("DCCA_MATHJAX_DIR", str(es5))
+    src = stage_book(layout, "smoke", log=None)
+    import yaml
+    config = yaml.safe_load((src / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["mathjax_path"] == "mathjax/tex-mml-chtml.js"
+    assert config["html_static_path"] == ["_mathjax"]  # the tiny book has no _static/
+    assert (src / "_mathjax" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").exists()
+    monkeypatch.setenv("DCCA_MATHJAX_DIR", str(tmp_path / "nowhere"))
+    src = stage_book(layout, "smoke", log=None)
+    if find_local_mathjax() is None:  # no django-static-mathjax installed either: the CDN default
+        assert "mathjax_path" not in (src / "_config.yml").read_text()

@@ -8,12 +8,15 @@ says how to run it (and the build says so), so one chapter can be rebuilt withou
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from ..results import atomic_write_text
 from ..scoreboard import load_records, render_scoreboard
@@ -47,6 +50,40 @@ def _placeholder(chapter: str, title: str, profile: str) -> str:
             f"CHAPTER={chapter}\n\nor build the whole book with `make book PROFILE={profile}`.\n:::\n")
 
 
+def find_local_mathjax() -> Path | None:
+    """A MathJax 3 `es5/` folder on this machine: `$DCCA_MATHJAX_DIR`, else the `mathjax` package of
+    PyPI's django-static-mathjax (MathJax 3.2.2 as static files). None: pages load it from a CDN."""
+    env = os.environ.get("DCCA_MATHJAX_DIR")
+    candidates = [Path(env)] if env else []
+    spec = importlib.util.find_spec("mathjax")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(p) / "static" / "mathjax" / "es5" for p in spec.submodule_search_locations]
+    for folder in candidates:
+        if (folder / "tex-mml-chtml.js").exists() and (folder / "output" / "chtml" / "fonts" / "woff-v2").is_dir():
+            return folder
+    return None
+
+
+def _bundle_mathjax(src: Path, log: Log) -> None:
+    """Serve MathJax from the book itself when a local copy exists, so equations render offline and
+    in the PDF (Chromium prints without network access); otherwise keep jupyter-book's CDN default."""
+    mathjax = find_local_mathjax()
+    if mathjax is None:
+        return
+    # Not under _static/: jupyter-book would add every .js file there to every page (MathJax twice).
+    # Sphinx merges each html_static_path folder into the output's _static/.
+    target = src / "_mathjax" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(mathjax / "tex-mml-chtml.js", target / "tex-mml-chtml.js")
+    shutil.copytree(mathjax / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2")
+    config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8")) or {}
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config.setdefault("mathjax_path", "mathjax/tex-mml-chtml.js")  # relative to _static/
+    sphinx_config["html_static_path"] = (["_static"] if (src / "_static").is_dir() else []) + ["_mathjax"]
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    log(f"MathJax served from the book (local copy: {mathjax})")
+
+
 def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = say) -> Path:
     """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it."""
     check_profile(profile)
@@ -62,6 +99,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = 
     shutil.copy2(layout.config_file, src / "_config.yml")
     shutil.copy2(layout.toc_file, src / "_toc.yml")
     _copy_book_assets(layout.book_dir, src)
+    _bundle_mathjax(src, log)
 
     chapters, titles = [], {}
     cache = read_cache(layout, profile)
