@@ -73,10 +73,14 @@ def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
-    """The scalar metrics of one results record, each paired with its published value."""
+    """The scalar metrics of one results record, each paired with its published value (and a row
+    for each published value the record has no metric for)."""
     published = record.get("published") or {}
+    metrics = _flatten(record.get("metrics") or {})
+    # A published figure the run did not measure still gets a row (ours: n/a), so gaps show.
+    metrics.update({name: None for name in published if name not in metrics})
     rows = []
-    for metric, ours in _flatten(record.get("metrics") or {}).items():
+    for metric, ours in metrics.items():
         pub = published.get(metric)
         pub_value, source = (pub.get("value"), str(pub.get("source", ""))) if isinstance(pub, dict) else (pub, "")
         rows.append(MetricRow(chapter, metric, ours, pub_value, source, str(record.get("profile", "?")),

@@ -85,3 +85,10 @@ def test_load_records_reads_files_and_names_a_broken_one(tmp_path):
                                            (None, "n/a")])
 def test_wall_time_is_readable(seconds, text):
     assert format_seconds(seconds) == text
+
+
+def test_a_published_figure_without_our_metric_still_gets_a_row():
+    record = _record(acc=0.8)
+    record["published"]["nmi"] = {"value": 0.8, "source": "paper"}
+    rows = {r.metric: r for r in metric_rows("c", record)}
+    assert rows["nmi"].ours is None and rows["nmi"].published == 0.8 and rows["nmi"].difference is None
