@@ -4,6 +4,7 @@
     python -m dcca_core.runner execute --profile full --keep-full-results
     python -m dcca_core.runner build --profile smoke
     python -m dcca_core.runner pdf [--profile smoke]
+    python -m dcca_core.runner status [--profile smoke]    # which chapters would run, last run times
 
 `make smoke|book|full|pdf` call these. The machinery lives in `dcca_core.publish`.
 """
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .publish.build import BookBuildError, build_book, build_pdf
-from .publish.execute import ChapterExecutionError, execute_book
+from .publish.execute import ChapterExecutionError, chapter_status, execute_book
 from .publish.layout import PROFILES, BookLayout
 from .publish.notebooks import parse_override
 
@@ -41,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     bd = sub.add_parser("build", help="build the HTML book from the executed notebooks into _build/html/")
     bd.add_argument("--profile", choices=PROFILES, default="smoke")
 
+    st = sub.add_parser("status", help="per chapter: up to date or not, duration of its last run")
+    st.add_argument("--profile", choices=PROFILES, default="smoke")
+
     pdf = sub.add_parser("pdf", help="single-page HTML build printed by headless Chromium → _build/pdf/book.pdf")
     pdf.add_argument("--profile", choices=PROFILES, default="smoke")
     return parser
@@ -58,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                          progress_bar=not args.no_progress and sys.stderr.isatty())
         elif args.command == "build":
             build_book(layout, args.profile)
+        elif args.command == "status":
+            for row in chapter_status(layout, args.profile):
+                took = f"{row['seconds']:.0f} s" if row["seconds"] is not None else "-"
+                print(f"{row['chapter']:<22} {row['state']:<24} last run {took:>7}  {row['finished'] or ''}")
         elif args.command == "pdf":
             build_pdf(layout, args.profile)
     except (ChapterExecutionError, BookBuildError, ValueError, FileNotFoundError) as exc:

@@ -11,7 +11,8 @@ import json
 import pytest
 
 from dcca_core.publish.build import BookBuildError, build_book, find_local_mathjax, stage_book
-from dcca_core.publish.execute import ChapterExecutionError, cache_key, execute_book, execute_chapter, read_cache
+from dcca_core.publish.execute import (ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter,
+                                      read_cache)
 from dcca_core.publish.layout import chapters_in_toc, read_toc
 from dcca_core.publish.notebooks import declared_parameters, parse_override, resolve_parameters
 from dcca_core.runner import main
@@ -125,6 +126,14 @@ def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_bo
     assert cache_key(layout, "00_a", "smoke", params) != after_req
 
 
+def test_status_of_a_chapter_never_run(tiny_book, capsys):
+    layout = tiny_book()
+    assert chapter_status(layout, "smoke") == [{"chapter": "00_a", "state": "never run", "seconds": None,
+                                                "finished": None}]
+    assert main(["--root", str(layout.root), "status"]) == 0
+    assert "00_a" in capsys.readouterr().out
+
+
 def test_keep_full_results_only_for_the_full_profile(tiny_book):
     layout = tiny_book()
     with pytest.raises(ValueError, match="full profile"):
@@ -151,6 +160,7 @@ def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
     assert any("00_a: executed in" in line for line in lines)
     second = execute_book(layout, "smoke", log=lines.append)
     assert [r.status for r in second] == ["cached"]
+    assert chapter_status(layout, "smoke")[0]["state"] == "up to date"
     assert any("unchanged since its last run, skipped" in line for line in lines)
     assert _digest(layout.book_dir) == book_before  # nothing under book/ is modified
     # a results file rewritten by another run (e.g. another profile) means the chapter must run again
@@ -158,6 +168,7 @@ def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
     entry = read_cache(layout, "smoke")["00_a"]
     from dcca_core.publish.execute import is_up_to_date
     assert not is_up_to_date(layout, "00_a", "smoke", entry["key"])
+    assert chapter_status(layout, "smoke")[0]["state"] == "changed since last run"
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from .layout import BookLayout, chapters_in_toc, check_profile
 from .notebooks import parameters_cell_indices, resolve_parameters
 
 __all__ = ["ChapterExecutionError", "ChapterRun", "cache_key", "read_cache", "execute_chapter",
-           "execute_book", "is_up_to_date"]
+           "execute_book", "is_up_to_date", "chapter_status"]
 
 CACHE_FILE = ".cache.json"
 SMOKE_CELL_TIMEOUT_S = 900  # no smoke cell should come near this; a hung one must not block make test
@@ -312,3 +312,23 @@ def execute_book(layout: BookLayout, profile: str = "smoke", chapters: list[str]
         f"; executed notebooks in {layout.executed_dir(profile)}")
     return runs
 
+
+def chapter_status(layout: BookLayout, profile: str = "smoke") -> list[dict[str, Any]]:
+    """Per toc chapter: "up to date", "changed since last run", "failed" or "never run", with the
+    duration and date of its last successful execution in `profile`."""
+    cache = read_cache(layout, profile)
+    rows = []
+    for name in chapters_in_toc(layout):
+        entry = cache.get(name) or {}
+        failed = (layout.executed_dir(profile) / f"{name}.failed.ipynb").exists()
+        if entry:
+            try:
+                key = cache_key(layout, name, profile, resolve_parameters(layout, name, profile))
+                state = "up to date" if is_up_to_date(layout, name, profile, key, cache) else "changed since last run"
+            except (ValueError, FileNotFoundError) as exc:
+                state = f"invalid parameters ({exc})"
+        else:
+            state = "failed" if failed else "never run"
+        rows.append({"chapter": name, "state": state, "seconds": entry.get("seconds"),
+                     "finished": entry.get("finished")})
+    return rows
