@@ -121,6 +121,13 @@ def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_bo
     (layout.root / "requirements.txt").write_text("numpy==2.4.6\n")
     assert cache_key(layout, "00_a", "smoke", params) != after_new
     after_req = cache_key(layout, "00_a", "smoke", params)
+    from dataclasses import replace
+    machinery = replace(layout, unhashed=(layout.root / "lib" / "sub",))  # like dcca_core/publish
+    before_edit = cache_key(machinery, "00_a", "smoke", params)
+    (layout.root / "lib" / "sub" / "new.py").write_text("CHANGED = True\n")
+    assert cache_key(machinery, "00_a", "smoke", params) == before_edit
+    assert cache_key(layout, "00_a", "smoke", params) != after_req
+    (layout.root / "lib" / "sub" / "new.py").write_text("")
     nb = layout.notebook("00_a")
     nb.write_text(nb.read_text().replace("A page to test", "A page that tests"))
     assert cache_key(layout, "00_a", "smoke", params) != after_req

@@ -1,7 +1,8 @@
 """Execute chapters with papermill into _build/executed/<profile>/, skipping unchanged ones.
 
 A chapter is skipped when its cache key — sha256 of the notebook, the profile, the injected
-parameters, every library source and requirements.txt — equals the one stored in
+parameters, every library source (except this book machinery, which no chapter imports) and
+requirements.txt — equals the one stored in
 `_build/executed/<profile>/.cache.json` for its last successful run, and the executed copy and an
 unchanged results file of that profile are still there.
 """
@@ -63,13 +64,17 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _source_files(paths: tuple[Path, ...]) -> list[Path]:
-    """Files behind the hashed sources: a folder contributes its *.py files, recursively."""
+def _source_files(paths: tuple[Path, ...], skip: tuple[Path, ...] = ()) -> list[Path]:
+    """Files behind the hashed sources: a folder contributes its *.py files, recursively; `skip`
+    (files or folders) is left out."""
+    def skipped(p: Path) -> bool:
+        return any(p == s or s in p.parents for s in skip)
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts))
-        elif path.exists():
+            files.extend(sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts and not skipped(p)))
+        elif path.exists() and not skipped(path):
             files.append(path)
     return files
 
@@ -85,7 +90,7 @@ def cache_key(layout: BookLayout, chapter: str, profile: str, parameters: dict[s
     add("notebook", layout.notebook(chapter).read_bytes())
     add("profile", profile.encode())
     add("parameters", json.dumps(parameters, sort_keys=True, default=str).encode())
-    for path in _source_files(layout.hashed_sources):
+    for path in _source_files(layout.hashed_sources, layout.unhashed):
         try:
             label = str(path.relative_to(layout.root))
         except ValueError:

@@ -26,6 +26,7 @@ class BookLayout:
     config_file: Path               # _config.yml
     toc_file: Path                  # _toc.yml
     hashed_sources: tuple[Path, ...] = field(default=())  # files/folders whose change re-runs every chapter
+    unhashed: tuple[Path, ...] = field(default=())  # inside hashed_sources, but cannot change a chapter's outputs
 
     @classmethod
     def for_repo(cls, root: str | Path | None = None, *, results_dir: str | Path | None = None) -> "BookLayout":
@@ -38,7 +39,11 @@ class BookLayout:
         return cls(root=root, book_dir=root / "book", build_dir=root / "_build",
                    results_dir=Path(results_dir).resolve(), config_file=root / "_config.yml",
                    toc_file=root / "_toc.yml",
-                   hashed_sources=(root / "dcca_core", root / "requirements.txt"))
+                   hashed_sources=(root / "dcca_core", root / "requirements.txt"),
+                   # The book machinery itself: it runs the notebooks and renders pages, but no chapter
+                   # imports it, so changing it need not re-run every chapter (FORCE=1 does).
+                   unhashed=(root / "dcca_core" / "publish", root / "dcca_core" / "runner.py",
+                             root / "dcca_core" / "scoreboard.py"))
 
     def params_file(self, profile: str, chapter: str) -> Path:
         """book/params/<profile>/<chapter>.yaml."""
