@@ -1,0 +1,567 @@
+"""Chapter 4 pipelines: DCCA and its baselines on SKAB and on the Tennessee Eastman Process.
+
+Every detector gives, per point, a 0/1 decision and a continuous score (for ROC curves):
+
+============  ==========================================================================================
+method        decision (score)
+============  ==========================================================================================
+dcca          the window's nearest DCCA centre is the anomalous one (distance to the normal centre)
+dcca_score    distance to the normal centre above the `threshold_quantile` of the reference windows'
+ae_kmeans     KMeans k=2 on the *pretrained* autoencoder's codes, clusters named like DCCA's (no joint
+              training; distance to the normal centre)
+ae_recon      reconstruction error of the pretrained autoencoder above the reference windows' quantile
+iforest       scikit-learn IsolationForest fitted on the reference rows, point-wise, same quantile rule
+pca_t2/q/t2q  PCA monitoring fitted on the reference rows, point-wise, 99% limits (`PCAMonitor`)
+============  ==========================================================================================
+
+Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
+decision is causal; points before the first complete window get none and are not scored.
+
+**SKAB set-up** (the leaderboard's split): per run, the first 400 rows are the training part and
+the rest is scored. The scaler, the autoencoder pretraining, every limit and the point-wise
+detectors use the training part only. DCCA, being a clustering method, then clusters *all* windows
+of the run, unlabelled (transductive), and names the cluster nearer to the training part's mean code
+normal. The leaderboard's detectors never see the test rows before scoring them; DCCA sees them
+without labels — a difference the chapter states beside every comparison.
+
+**TEP set-up**: the scaler, the limits and the point-wise detectors use the fault-free training run
+d00 only ("trained on normal operation"); DCCA, as in the original work, is trained on the
+unlabelled mix of all training runs (d00 and the 21 faulty runs) with d00 naming the clusters.
+False alarms are counted on the fault-free test run d00_te; limits fitted on d00's 500 samples do
+not transfer exactly, so we also report every method at the operating point where it raises 5%
+false alarms on d00_te (a point on its ROC curve, equal for all methods).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.ensemble import IsolationForest
+from tqdm.auto import tqdm
+
+from ..anomaly.detection_metrics import detection_rates, false_alarm_rate, flag_everything, skab_scores
+from ..anomaly.pca_monitor import PCAMonitor
+from ..cluster import KMeans
+from ..metrics import cluster_accuracy, roc_auc
+from ..models.dcca import DCCA, DCCAConfig
+from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
+
+__all__ = ["METHODS", "METHOD_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
+           "SkabResult", "TepResult", "run_skab", "run_skab_experiment", "run_tep", "dcca_family",
+           "pointwise_detectors", "kernel_clusterings", "plot_kernel_distances", "plot_activation_maps",
+           "plot_detection_rates", "plot_losses", "SKAB_LEADERBOARD", "HARD_TEP_FAULTS"]
+
+METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
+METHOD_NAMES = {"dcca": "DCCA (cluster)", "dcca_score": "DCCA (distance > limit)", "ae_kmeans": "AE + KMeans",
+                "ae_recon": "AE reconstruction", "iforest": "Isolation Forest", "pca_t2": "PCA T²",
+                "pca_q": "PCA Q", "pca_t2q": "PCA T²+Q", "flag_all": "flag everything"}
+KERNEL_GROUPS = ("clustering", "all", "reconstruction")
+HARD_TEP_FAULTS = (3, 9, 15)
+
+# SKAB leaderboard, outlier detection (waico/SKAB README at commit b2c0d46): F1, FAR %, MAR %
+SKAB_LEADERBOARD = {
+    "Conv-AE": (0.78, 13.55, 28.02), "MSET": (0.78, 39.73, 14.13), "T-squared+Q (PCA)": (0.76, 26.62, 24.92),
+    "LSTM-AE": (0.74, 29.96, 25.92), "T-squared": (0.66, 19.21, 42.6), "LSTM-VAE": (0.56, 9.13, 55.03),
+    "Vanilla LSTM": (0.54, 12.54, 59.53), "Vanilla AE": (0.39, 2.59, 75.15), "MSCRED": (0.36, 49.94, 69.88),
+    "Isolation forest": (0.29, 2.56, 82.89)}
+
+
+@dataclass
+class SensorSetup:
+    """What both data sets share: windows, limits, the point-wise baselines and DCCA itself."""
+
+    window: int = 32
+    train_stride: int = 1              # stride of the windows DCCA trains on (evaluation windows: stride 1)
+    threshold_quantile: float = 0.99   # limits of score-based detectors, from the reference windows' scores
+    pca_components: float | int = 0.85
+    pca_alpha: float = 0.99
+    iforest_trees: int = 100
+    dcca: DCCAConfig = field(default_factory=DCCAConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dcca, dict):
+            self.dcca = DCCAConfig(**self.dcca)
+        if not 0.5 < self.threshold_quantile < 1.0:
+            raise ValueError(f"threshold_quantile must lie in (0.5, 1), got {self.threshold_quantile}")
+        if self.window < 4 or self.train_stride < 1:
+            raise ValueError(f"need window ≥ 4 and train_stride ≥ 1, got {self.window}, {self.train_stride}")
+
+
+@dataclass
+class SkabSetup(SensorSetup):
+    """SKAB: which runs, and where the training part ends (the leaderboard uses 400 rows)."""
+
+    train_rows: int = 400
+    experiments: Sequence[str] | None = None   # None → all 34 runs
+
+
+@dataclass
+class TepSetup(SensorSetup):
+    """Tennessee Eastman: which fault runs and variables to use."""
+
+    faults: Sequence[int] | None = None        # None → faults 1..21 (the fault-free runs are always used)
+    variables: str = "all"                     # "all" 52, or "no_analysers" (XMEAS 1-22 + XMV 1-11, 33)
+    far_operating_point: float = 0.05
+
+
+# --------------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def _quantile_limit(reference_scores: np.ndarray, q: float) -> float:
+    return float(np.quantile(np.asarray(reference_scores, dtype=np.float64), q))
+
+
+def dcca_family(model: DCCA, X_eval: np.ndarray, X_reference: np.ndarray, quantile: float,
+                seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Window decisions and scores of DCCA and of its two autoencoder baselines on `X_eval`.
+
+    Limits come from `X_reference` (windows assumed normal); the AE + KMeans baseline clusters the
+    codes the pretrained autoencoder gave DCCA's training windows, exactly as DCCA's initialisation.
+    """
+    decisions, scores = {}, {}
+    decisions["dcca"] = model.predict(X_eval)
+    scores["dcca"] = model.score_samples(X_eval)
+    decisions["dcca_score"] = (scores["dcca"] > _quantile_limit(model.score_samples(X_reference), quantile)).astype(int)
+    scores["dcca_score"] = scores["dcca"]
+    km = KMeans(n_clusters=2, n_init=model.config.kmeans_n_init, random_state=seed, device=model.device)
+    km.fit(model.pretrain_codes_)
+    centers = np.asarray(km.cluster_centers_)
+    normal = int(np.argmin(np.linalg.norm(centers - model.pretrained_codes(X_reference).mean(axis=0), axis=1)))
+    codes = model.pretrained_codes(X_eval)
+    decisions["ae_kmeans"] = (np.asarray(km.predict(codes)) != normal).astype(int)
+    scores["ae_kmeans"] = np.linalg.norm(codes - centers[normal], axis=1)
+    err = model.reconstruction_error(X_eval, pretrained=True)
+    limit = _quantile_limit(model.reconstruction_error(X_reference, pretrained=True), quantile)
+    decisions["ae_recon"], scores["ae_recon"] = (err > limit).astype(int), err
+    return decisions, scores
+
+
+def pointwise_detectors(X_reference: np.ndarray, X_eval: np.ndarray, setup: SensorSetup,
+                        seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Isolation Forest and PCA T²/Q fitted on reference rows (scaled), applied to every row of X_eval."""
+    decisions, scores = {}, {}
+    forest = IsolationForest(n_estimators=setup.iforest_trees, random_state=seed).fit(X_reference)
+    ref = -forest.score_samples(X_reference)
+    scores["iforest"] = -forest.score_samples(X_eval)
+    decisions["iforest"] = (scores["iforest"] > _quantile_limit(ref, setup.threshold_quantile)).astype(int)
+    pca = PCAMonitor(n_components=setup.pca_components, alpha=setup.pca_alpha).fit(X_reference)
+    t2, q = pca.t2(X_eval), pca.q(X_eval)
+    decisions["pca_t2"], scores["pca_t2"] = (t2 > pca.t2_limit_).astype(int), t2
+    decisions["pca_q"], scores["pca_q"] = (q > pca.q_limit_).astype(int), q
+    decisions["pca_t2q"] = (decisions["pca_t2"] | decisions["pca_q"]).astype(int)
+    scores["pca_t2q"] = np.maximum(t2 / pca.t2_limit_, q / pca.q_limit_)
+    return decisions, scores
+
+
+def kernel_clusterings(model: DCCA, X_fit: np.ndarray, X_reference: np.ndarray, X_eval: np.ndarray,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """KMeans (k=2) on the flattened last-layer activation maps of the clustering kernels, of all
+    kernels and of the reconstruction kernels: fitted on `X_fit`, the cluster nearer the reference
+    windows' mean map named normal, applied to `X_eval`. Returns 0/1 decisions per group."""
+    maps_fit, maps_ref, maps_eval = model.features(X_fit), model.features(X_reference), model.features(X_eval)
+    groups = {"clustering": model.clustering_kernels_, "all": np.arange(model.model_.n_kernels),
+              "reconstruction": model.reconstruction_kernels_}
+    out = {}
+    for name, kernels in groups.items():
+        def flat(maps: np.ndarray) -> np.ndarray:
+            return maps[:, kernels, :].reshape(len(maps), -1)
+        km = KMeans(n_clusters=2, n_init=model.config.kmeans_n_init, random_state=seed, device=model.device)
+        km.fit(flat(maps_fit))
+        centers = np.asarray(km.cluster_centers_)
+        normal = int(np.argmin(np.linalg.norm(centers - flat(maps_ref).mean(axis=0), axis=1)))
+        out[name] = (np.asarray(km.predict(flat(maps_eval))) != normal).astype(int)
+    return out
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    ok = ~np.isnan(score)
+    y, score = np.asarray(y)[ok], np.asarray(score)[ok]
+    return float(roc_auc(y, score)) if 0 < y.sum() < len(y) else float("nan")
+
+
+# --------------------------------------------------------------------------------------------------
+# SKAB
+
+
+@dataclass
+class SkabRun:
+    """One SKAB run: test-part labels, per-method point decisions and scores, kernel-group decisions
+    (test windows), and — for the showcased run — the fitted model and its windows."""
+
+    key: str
+    y_test: np.ndarray
+    decisions: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    window_y_test: np.ndarray
+    kernel_decisions: dict[str, np.ndarray]
+    model: DCCA | None = None
+    windows: np.ndarray | None = None
+    window_y: np.ndarray | None = None
+    train_windows: np.ndarray | None = None
+    point_decisions_all: np.ndarray | None = None
+
+
+def run_skab_experiment(key: str, frame: pd.DataFrame, channels: Sequence[str], setup: SkabSetup, *,
+                        seed: int = 0, device: str = "auto", keep_model: bool = False,
+                        checkpoint: bool = True) -> SkabRun:
+    """DCCA and every baseline on one SKAB run (see the module docstring for the protocol)."""
+    n_train, L = setup.train_rows, setup.window
+    if len(frame) <= n_train + 1 or n_train < L + 1:
+        raise ValueError(f"run {key} has {len(frame)} rows; need more than train_rows={n_train} "
+                         f"and train_rows > window={L}")
+    values = frame[list(channels)].to_numpy(dtype=np.float64)
+    y = frame["anomaly"].to_numpy().astype(int)
+    scaled = ChannelScaler().fit(values[:n_train]).transform(values)
+    windows = sliding_windows(scaled, L)
+    ends = window_ends(len(scaled), L)
+    train_w = windows[ends < n_train]
+    fit_w = windows[::setup.train_stride]
+    name = "ch4-skab-" + key.replace("/", "-") if checkpoint else None
+    model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name).fit(
+        fit_w, X_pretrain=train_w, X_reference=train_w)
+    win_dec, win_score = dcca_family(model, windows, train_w, setup.threshold_quantile, seed)
+    test = slice(n_train, None)
+    decisions = {m: windows_to_points(v, len(scaled), L)[test] for m, v in win_dec.items()}
+    scores = {m: windows_to_points(v, len(scaled), L)[test] for m, v in win_score.items()}
+    pt_dec, pt_score = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
+    decisions.update({m: v.astype(float) for m, v in pt_dec.items()})
+    scores.update(pt_score)
+    test_w = ends >= n_train
+    kernels = kernel_clusterings(model, fit_w, train_w, windows[test_w], seed)
+    wy = window_labels(y, L, 1, "last")
+    run = SkabRun(key, y[test], decisions, scores, wy[test_w], kernels)
+    if keep_model:
+        run.model, run.windows, run.window_y, run.train_windows = model, windows, wy, train_w
+        run.point_decisions_all = windows_to_points(win_dec["dcca"], len(scaled), L)
+    return run
+
+
+@dataclass
+class SkabResult:
+    """All SKAB runs, with the leaderboard-style tables."""
+
+    setup: SkabSetup
+    runs: list[SkabRun]
+
+    def table(self) -> pd.DataFrame:
+        """F1, FAR %, MAR % (SKAB's pooled point-wise scores) and ROC AUC per method."""
+        ys = [r.y_test for r in self.runs]
+        rows = {}
+        for m in METHODS:
+            s = skab_scores(ys, [r.decisions[m] for r in self.runs])
+            auc = _auc(np.concatenate(ys), np.concatenate([r.scores[m] for r in self.runs]))
+            rows[METHOD_NAMES[m]] = {"F1": s["f1"], "FAR %": s["far"], "MAR %": s["mar"], "AUC": auc}
+        s = flag_everything(ys)
+        rows[METHOD_NAMES["flag_all"]] = {"F1": s["f1"], "FAR %": s["far"], "MAR %": s["mar"], "AUC": 0.5}
+        return pd.DataFrame(rows).T
+
+    def kernel_table(self) -> pd.DataFrame:
+        """Window-level clustering accuracy (Hungarian, mean over runs) and pooled F1 per kernel group."""
+        rows = {}
+        for g in KERNEL_GROUPS:
+            acc = np.mean([cluster_accuracy(r.window_y_test, r.kernel_decisions[g]) for r in self.runs])
+            f1 = skab_scores([r.window_y_test for r in self.runs], [r.kernel_decisions[g] for r in self.runs])["f1"]
+            rows[f"{g} kernels"] = {"accuracy": acc, "F1": f1}
+        return pd.DataFrame(rows).T
+
+    def roc_inputs(self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2q")
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        y = np.concatenate([r.y_test for r in self.runs])
+        out = {}
+        for m in methods:
+            s = np.concatenate([r.scores[m] for r in self.runs])
+            ok = ~np.isnan(s)
+            out[METHOD_NAMES[m]] = (y[ok], s[ok])
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        """Flat `skab_*` metrics for the results file."""
+        out: dict[str, float] = {}
+        table = self.table()
+        for m in (*METHODS, "flag_all"):
+            row = table.loc[METHOD_NAMES[m]]
+            out[f"skab_{m}_f1"], out[f"skab_{m}_far"], out[f"skab_{m}_mar"] = row["F1"], row["FAR %"], row["MAR %"]
+            if m != "flag_all":
+                out[f"skab_{m}_auc"] = row["AUC"]
+        for g, row in self.kernel_table().iterrows():
+            key = g.split()[0]
+            out[f"skab_kernels_{key}_acc"], out[f"skab_kernels_{key}_f1"] = row["accuracy"], row["F1"]
+        out["skab_n_runs"] = len(self.runs)
+        return out
+
+    @property
+    def showcase(self) -> SkabRun:
+        kept = [r for r in self.runs if r.model is not None]
+        if not kept:
+            raise ValueError("no run kept its model; pass showcase=<run key> to run_skab")
+        return kept[0]
+
+
+def run_skab(data: Any, setup: SkabSetup, *, seed: int = 0, device: str = "auto", showcase: str | None = None,
+             progress: bool = True, checkpoint: bool = True) -> SkabResult:
+    """`run_skab_experiment` over the chosen runs of `load_skab()`'s data."""
+    keys = list(setup.experiments) if setup.experiments is not None else list(data.experiments)
+    unknown = [k for k in keys if k not in data.experiments]
+    if unknown:
+        raise ValueError(f"unknown SKAB runs {unknown}; valid keys look like {list(data.experiments)[:3]}")
+    showcase = showcase if showcase is not None else keys[0]
+    runs = [run_skab_experiment(k, data.experiments[k], data.channels, setup, seed=seed, device=device,
+                                keep_model=(k == showcase), checkpoint=checkpoint)
+            for k in tqdm(keys, desc="SKAB runs", disable=not progress)]
+    return SkabResult(setup, runs)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tennessee Eastman
+
+
+@dataclass
+class TepResult:
+    """Per-method point decisions/scores on the TEP test runs, and the tables built from them."""
+
+    setup: TepSetup
+    faults: list[int]
+    test_run: np.ndarray
+    fault_active: np.ndarray
+    decisions: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    window_y: np.ndarray
+    window_run: np.ndarray
+    kernel_decisions: dict[str, np.ndarray]
+    model: DCCA
+    train_windows: np.ndarray
+    train_window_run: np.ndarray
+
+    def detection_rate_table(self) -> pd.DataFrame:
+        """Fault detection rate per fault (rows) and method (columns), limits from d00."""
+        return pd.DataFrame({METHOD_NAMES[m]: detection_rates(self.decisions[m], self.test_run, self.fault_active,
+                                                              self.faults) for m in METHODS})
+
+    def _at_far(self, m: str) -> tuple[dict[int, float], float]:
+        """Detection rates at the threshold giving `far_operating_point` false alarms on d00_te."""
+        s = self.scores[m]
+        normal = (self.test_run == 0) & ~np.isnan(s)
+        limit = float(np.quantile(s[normal], 1.0 - self.setup.far_operating_point))
+        flags = np.where(np.isnan(s), np.nan, (s > limit).astype(float))
+        return (detection_rates(flags, self.test_run, self.fault_active, self.faults),
+                false_alarm_rate(flags, self.test_run == 0))
+
+    def table(self) -> pd.DataFrame:
+        """Mean detection rate (all faults, and without 3, 9, 15) and false-alarm rates per method."""
+        rows = {}
+        easy = [f for f in self.faults if f not in HARD_TEP_FAULTS]
+        y = self.fault_active
+        pre_fault = (self.test_run > 0) & (self.fault_active == 0)
+        for m in METHODS:
+            fdr = detection_rates(self.decisions[m], self.test_run, self.fault_active, self.faults)
+            fdr5, far5 = self._at_far(m)
+            rows[METHOD_NAMES[m]] = {
+                "FDR mean": np.mean(list(fdr.values())), "FDR mean w/o 3,9,15": np.mean([fdr[f] for f in easy]),
+                "FAR d00_te": false_alarm_rate(self.decisions[m], self.test_run == 0),
+                "FAR pre-fault": false_alarm_rate(self.decisions[m], pre_fault),
+                f"FDR mean @FAR {self.setup.far_operating_point:.0%}": np.mean(list(fdr5.values())),
+                f"FDR w/o 3,9,15 @FAR {self.setup.far_operating_point:.0%}": np.mean([fdr5[f] for f in easy]),
+                "AUC": _auc(y, self.scores[m])}
+        return pd.DataFrame(rows).T
+
+    def kernel_table(self) -> pd.DataFrame:
+        """Window-level clustering accuracy (Hungarian) and F1 (clusters named by d00) per kernel group."""
+        rows = {}
+        for g in KERNEL_GROUPS:
+            d = self.kernel_decisions[g]
+            rows[f"{g} kernels"] = {"accuracy": cluster_accuracy(self.window_y, d),
+                                    "F1": skab_scores(self.window_y, d)["f1"]}
+        return pd.DataFrame(rows).T
+
+    def roc_inputs(self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q")
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for m in methods:
+            s = self.scores[m]
+            ok = ~np.isnan(s)
+            out[METHOD_NAMES[m]] = (self.fault_active[ok], s[ok])
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        """Flat `tep_*` metrics for the results file."""
+        out: dict[str, float] = {}
+        table = self.table()
+        op = f"{self.setup.far_operating_point:.0%}"
+        for m in METHODS:
+            row = table.loc[METHOD_NAMES[m]]
+            out[f"tep_{m}_fdr"] = row["FDR mean"]
+            out[f"tep_{m}_fdr_wo_3_9_15"] = row["FDR mean w/o 3,9,15"]
+            out[f"tep_{m}_far"] = row["FAR d00_te"]
+            out[f"tep_{m}_far_prefault"] = row["FAR pre-fault"]
+            out[f"tep_{m}_fdr_at_far5"] = row[f"FDR mean @FAR {op}"]
+            out[f"tep_{m}_fdr_wo_3_9_15_at_far5"] = row[f"FDR w/o 3,9,15 @FAR {op}"]
+            out[f"tep_{m}_auc"] = row["AUC"]
+        for g, row in self.kernel_table().iterrows():
+            key = g.split()[0]
+            out[f"tep_kernels_{key}_acc"], out[f"tep_kernels_{key}_f1"] = row["accuracy"], row["F1"]
+        out["tep_n_faults"] = len(self.faults)
+        return out
+
+
+TEP_NO_ANALYSERS = list(range(22)) + list(range(41, 52))   # XMEAS(1..22) and XMV(1..11)
+
+
+def _tep_windows(X: np.ndarray, runs: np.ndarray, keep: Sequence[int], scaler: ChannelScaler, length: int,
+                 stride: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Windows inside each run (never across two runs), their run ids, and each run's row indices."""
+    parts, ids, rows = [], [], []
+    for r in keep:
+        idx = np.flatnonzero(runs == r)
+        w = sliding_windows(scaler.transform(X[idx]), length, stride)
+        parts.append(w)
+        ids.append(np.full(len(w), r))
+        rows.append(idx)
+    return np.concatenate(parts), np.concatenate(ids), rows
+
+
+def run_tep(data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", checkpoint: bool = True,
+            progress: bool = False) -> TepResult:
+    """DCCA and every baseline on the Tennessee Eastman data (see the module docstring);
+    `progress` shows DCCA's per-epoch bars."""
+    faults = list(setup.faults) if setup.faults is not None else list(range(1, 22))
+    if not faults or any(f not in range(1, 22) for f in faults):
+        raise ValueError(f"faults must be a non-empty subset of 1..21, got {faults}")
+    if setup.variables not in ("all", "no_analysers"):
+        raise ValueError(f"variables must be 'all' or 'no_analysers', got {setup.variables!r}")
+    cols = list(range(data.train_X.shape[1])) if setup.variables == "all" else TEP_NO_ANALYSERS
+    train_X, test_X = data.train_X[:, cols], data.test_X[:, cols]
+    runs = [0, *faults]
+    L = setup.window
+    normal_rows = train_X[data.train_run == 0]
+    scaler = ChannelScaler().fit(normal_rows)
+    fit_w, fit_run, _ = _tep_windows(train_X, data.train_run, runs, scaler, L, setup.train_stride)
+    ref_w, _, _ = _tep_windows(train_X, data.train_run, [0], scaler, L, 1)
+    test_w, test_w_run, test_rows = _tep_windows(test_X, data.test_run, runs, scaler, L, 1)
+    name = f"ch4-tep-{setup.variables}" if checkpoint else None
+    model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(
+        fit_w, X_reference=ref_w)
+    win_dec, win_score = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
+    used = np.concatenate(test_rows)
+    run_of, active = data.test_run[used], data.test_fault_active[used].astype(int)
+    offsets = np.cumsum([0] + [len(r) for r in test_rows])
+    n_w = [len(r) - L + 1 for r in test_rows]
+    w_off = np.cumsum([0] + n_w)
+
+    def to_points(values: np.ndarray) -> np.ndarray:
+        out = np.empty(offsets[-1])
+        for i, rows in enumerate(test_rows):
+            out[offsets[i]:offsets[i + 1]] = windows_to_points(values[w_off[i]:w_off[i + 1]], len(rows), L)
+        return out
+
+    decisions = {m: to_points(v) for m, v in win_dec.items()}
+    scores = {m: to_points(v) for m, v in win_score.items()}
+    pt_dec, pt_score = pointwise_detectors(scaler.transform(normal_rows), scaler.transform(test_X[used]), setup, seed)
+    # the point-wise detectors are scored on the same points as the windowed ones
+    undecided = np.isnan(decisions["dcca"])
+    for m in pt_dec:
+        decisions[m] = np.where(undecided, np.nan, pt_dec[m].astype(float))
+        scores[m] = np.where(undecided, np.nan, pt_score[m])
+    window_y = np.concatenate([window_labels(active[offsets[i]:offsets[i + 1]], L, 1, "last")
+                               for i in range(len(test_rows))])
+    kernels = kernel_clusterings(model, fit_w, ref_w, test_w, seed)
+    return TepResult(setup, faults, run_of, active, decisions, scores, window_y, test_w_run, kernels, model,
+                     fit_w, fit_run)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter-specific figures
+
+
+def plot_kernel_distances(model: DCCA) -> Figure:
+    """Distance between the two centres of each last-layer kernel's activation maps, sorted by rank;
+    clustering kernels in colour, reconstruction kernels in grey."""
+    order = np.argsort(model.kernel_ranks_)
+    d = model.kernel_distances_[order]
+    is_clu = np.isin(order, model.clustering_kernels_)
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    ax.bar(np.arange(len(order)), d, color=np.where(is_clu, "tab:red", "0.65"))
+    ax.set_xticks(np.arange(len(order)), [str(k) for k in order], fontsize=7, rotation=90)
+    ax.set_xlabel("kernel of the last encoder layer (sorted by rank)")
+    ax.set_ylabel("distance between\nthe two centres")
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="tab:red", label="clustering kernels"),
+                       plt.Rectangle((0, 0), 1, 1, color="0.65", label="reconstruction kernels")],
+              frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_activation_maps(model: DCCA, X: np.ndarray, labels: np.ndarray, n_kernels: int = 2,
+                         n_windows: int = 40, seed: int = 0) -> Figure:
+    """Activation maps of the top clustering kernels and of the lowest-ranked reconstruction kernels,
+    for a sample of normal (grey) and anomalous (red) windows."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(labels == c), size=min(n_windows, int((labels == c).sum())), replace=False)
+             for c in (0, 1) if (labels == c).any()]
+    sample = np.concatenate(picks)
+    maps = model.features(X[sample])
+    order = np.argsort(model.kernel_ranks_)
+    kernels = list(order[:n_kernels]) + list(order[-n_kernels:])
+    fig, axes = plt.subplots(1, len(kernels), figsize=(3 * len(kernels), 2.6), sharey=False)
+    for ax, k in zip(np.atleast_1d(axes), kernels):
+        for i, idx in enumerate(sample):
+            anomalous = labels[idx] == 1
+            ax.plot(maps[i, k], color="tab:red" if anomalous else "0.5", alpha=0.35, lw=0.8)
+        kind = "clustering" if k in model.clustering_kernels_ else "reconstruction"
+        ax.set_title(f"kernel {k} ({kind}, rank {model.kernel_ranks_[k]})", fontsize=8)
+        ax.set_xlabel("position in the map")
+    np.atleast_1d(axes)[0].set_ylabel("activation")
+    fig.legend(handles=[plt.Line2D([], [], color="0.5", label="normal window"),
+                        plt.Line2D([], [], color="tab:red", label="anomalous window")],
+               loc="upper right", frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig
+
+
+def plot_detection_rates(result: TepResult, methods: Sequence[str] = ("dcca_score", "ae_recon", "pca_t2", "pca_q")
+                         ) -> Figure:
+    """Fault detection rate per TEP fault, one bar per method (limits from d00)."""
+    table = result.detection_rate_table()[[METHOD_NAMES[m] for m in methods]]
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    width = 0.8 / len(methods)
+    x = np.arange(len(table))
+    for i, col in enumerate(table.columns):
+        ax.bar(x + (i - (len(methods) - 1) / 2) * width, table[col].to_numpy(), width, label=col)
+    ax.set_xticks(x, [str(f) for f in table.index])
+    ax.set_xlabel("fault")
+    ax.set_ylabel("detection rate")
+    ax.set_ylim(0, 1.05)
+    ax.legend(ncol=len(methods), fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(model: DCCA) -> Figure:
+    """Reconstruction and clustering losses through pretraining, stage 1 and stage 2."""
+    pre = model.history_.pretrain.epoch_loss
+    s1, s2 = model.history_.stage1, model.history_.stage2
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 2.8))
+    n_pre = len(pre)
+    a.plot(range(1, n_pre + 1), pre, label="pretraining")
+    a.plot(range(n_pre + 1, n_pre + len(s1) + 1), [h["rec"] for h in s1], label="stage 1")
+    a.plot(range(n_pre + len(s1) + 1, n_pre + len(s1) + len(s2) + 1), [h["rec"] for h in s2], label="stage 2")
+    a.set_title("reconstruction MSE", fontsize=9)
+    b.plot(range(1, len(s1) + 1), [h["clu"] for h in s1], label="stage 1", color="tab:orange")
+    b.plot(range(len(s1) + 1, len(s1) + len(s2) + 1), [h["clu"] for h in s2], label="stage 2", color="tab:green")
+    b.set_title("clustering MSE", fontsize=9)
+    for ax in (a, b):
+        ax.set_xlabel("epoch")
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def setup_dict(setup: SensorSetup) -> dict[str, Any]:
+    """A JSON-friendly copy of a set-up for the results file."""
+    return asdict(setup)

@@ -1,0 +1,69 @@
+"""Chapter 4 (DCCA on SKAB and Tennessee Eastman): the smoke run writes every metric issue 8 names,
+in sane ranges, beside the published SKAB leaderboard figures."""
+
+import pytest
+
+CHAPTER = "04_dcca_sensors"
+METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
+GROUPS = ("clustering", "all", "reconstruction")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def results(run_chapter):
+    return run_chapter(CHAPTER)
+
+
+def test_results_file_describes_the_run(results):
+    assert results["chapter"] == CHAPTER and results["profile"] == "smoke"
+    assert results["seed"] == 0 and results["wall_time_s"] > 0
+    params = results["params"]
+    assert params["skab"]["train_rows"] == 400 and params["skab"]["window"] >= 4
+    assert {"pretrain_epochs", "joint_epochs", "masked_epochs", "alpha"} <= set(params["tep"]["dcca"])
+
+
+@pytest.mark.parametrize("method", [*METHODS, "flag_all"])
+def test_skab_scores_every_method(results, method):
+    m = results["metrics"]
+    assert 0.0 <= m[f"skab_{method}_f1"] <= 1.0
+    assert 0.0 <= m[f"skab_{method}_far"] <= 100.0 and 0.0 <= m[f"skab_{method}_mar"] <= 100.0
+    if method != "flag_all":
+        assert 0.0 <= m[f"skab_{method}_auc"] <= 1.0
+
+
+def test_skab_flag_everything_is_the_floor_it_should_be(results):
+    m = results["metrics"]
+    assert m["skab_flag_all_far"] == 100.0 and m["skab_flag_all_mar"] == 0.0
+    assert 0.6 < m["skab_flag_all_f1"] < 0.8     # SKAB's test parts are about half anomalous
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_tep_detection_and_false_alarm_rates(results, method):
+    m = results["metrics"]
+    for key in ("fdr", "fdr_wo_3_9_15", "far", "far_prefault", "fdr_at_far5", "auc"):
+        assert 0.0 <= m[f"tep_{method}_{key}"] <= 1.0, key
+    per_fault = results["extra"]["tep_detection_rates"]        # fault → method → rate
+    assert len(per_fault) == m["tep_n_faults"]
+    assert all(0.0 <= rate <= 1.0 for rates in per_fault.values() for rate in rates.values())
+
+
+def test_tep_pca_baseline_is_a_working_monitor(results):
+    m = results["metrics"]
+    # T² with 99% limits raises few false alarms on the fault-free test run and catches most faults
+    assert m["tep_pca_t2_far"] < 0.1 and m["tep_pca_t2_fdr"] > 0.5
+
+
+@pytest.mark.parametrize("data", ["skab", "tep"])
+def test_kernel_claim_is_measured_for_every_group(results, data):
+    m = results["metrics"]
+    for g in GROUPS:
+        assert 0.5 <= m[f"{data}_kernels_{g}_acc"] <= 1.0   # Hungarian accuracy of two clusters
+        assert 0.0 <= m[f"{data}_kernels_{g}_f1"] <= 1.0
+
+
+def test_published_figures_are_paired_with_our_metrics(results):
+    published, m = results["published"], results["metrics"]
+    assert {"skab_dcca_f1", "skab_pca_t2q_f1", "skab_iforest_f1", "skab_ae_recon_f1"} <= set(published)
+    assert all(key in m for key in published)
+    assert published["skab_dcca_f1"]["value"] == 0.78 and "SKAB" in published["skab_dcca_f1"]["source"]

@@ -1,0 +1,139 @@
+"""Chapter 4 pipelines on small slices of the real SKAB and TEP data: every method scores the right
+points, limits come from the training part only, tables and figures have the expected shape."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dcca_core.anomaly.detection_metrics import flag_everything  # noqa: E402
+from dcca_core.data import load_skab, load_tep  # noqa: E402
+from dcca_core.experiments.dcca_sensors import (METHOD_NAMES, METHODS, SkabResult, SkabSetup, TepSetup,  # noqa: E402
+                                                plot_activation_maps, plot_detection_rates, plot_kernel_distances,
+                                                plot_losses, pointwise_detectors, run_skab_experiment, run_tep)
+from dcca_core.models.dcca import DCCAConfig  # noqa: E402
+
+TINY = DCCAConfig(n_filters=2, latent_dim=4, kernel_size=3, pretrain_epochs=2, joint_epochs=1, masked_epochs=1,
+                  batch_size=256, kmeans_n_init=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def skab():
+    return load_skab()
+
+
+@pytest.fixture(scope="module")
+def skab_run(skab):
+    setup = SkabSetup(window=16, train_stride=2, dcca=TINY)
+    return run_skab_experiment("valve1/1", skab.experiments["valve1/1"], skab.channels, setup, seed=0,
+                               device="cpu", keep_model=True, checkpoint=False)
+
+
+def test_skab_run_scores_every_test_point_with_every_method(skab, skab_run):
+    n_test = len(skab.experiments["valve1/1"]) - 400
+    assert skab_run.y_test.shape == (n_test,)
+    np.testing.assert_array_equal(skab_run.y_test, skab.experiments["valve1/1"]["anomaly"].to_numpy()[400:])
+    for m in METHODS:
+        d, s = skab_run.decisions[m], skab_run.scores[m]
+        assert d.shape == s.shape == (n_test,), m
+        assert not np.isnan(d).any() and set(np.unique(d)) <= {0.0, 1.0}, m
+    # a test window ends at every test point (window 16 < 400 training rows)
+    assert skab_run.window_y_test.shape == (n_test,)
+    for g, d in skab_run.kernel_decisions.items():
+        assert d.shape == (n_test,), g
+    # DCCA's own decision is the nearest-centre rule on the windows that end in the test part
+    model = skab_run.model
+    test_windows = skab_run.windows[-n_test:]
+    np.testing.assert_array_equal(skab_run.decisions["dcca"], model.predict(test_windows))
+
+
+def test_pointwise_detectors_use_the_training_rows_only(skab):
+    frame = skab.experiments["valve1/1"]
+    X = frame[skab.channels].to_numpy()
+    setup = SkabSetup(dcca=TINY)
+    ref, test = X[:400], X[400:]
+    d1, _ = pointwise_detectors(ref, test, setup)
+    changed = test.copy()
+    changed[-50:] += 1e3          # wreck the end of the test part
+    d2, _ = pointwise_detectors(ref, changed, setup)
+    for m in d1:                 # decisions on the untouched test rows do not move
+        np.testing.assert_array_equal(d1[m][:-50], d2[m][:-50], err_msg=m)
+        assert d2[m][-50:].all(), m
+
+
+def test_skab_tables_and_metrics(skab_run):
+    result = SkabResult(SkabSetup(dcca=TINY), [skab_run])
+    table = result.table()
+    assert list(table.index) == [METHOD_NAMES[m] for m in (*METHODS, "flag_all")]
+    assert table["F1"].between(0, 1).all() and table["FAR %"].between(0, 100).all()
+    assert table.loc["flag everything", "F1"] == pytest.approx(flag_everything([skab_run.y_test])["f1"])
+    kt = result.kernel_table()
+    assert list(kt.index) == ["clustering kernels", "all kernels", "reconstruction kernels"]
+    assert kt["accuracy"].between(0.5, 1).all()          # Hungarian accuracy of 2 clusters is ≥ 0.5
+    metrics = result.metrics()
+    assert {"skab_dcca_f1", "skab_dcca_far", "skab_dcca_mar", "skab_pca_t2q_f1", "skab_iforest_f1",
+            "skab_flag_all_f1", "skab_kernels_clustering_acc", "skab_kernels_reconstruction_f1"} <= set(metrics)
+    assert result.showcase is skab_run
+    assert set(result.roc_inputs()) == {METHOD_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest",
+                                                                  "pca_t2q")}
+
+
+def test_figures(skab_run):
+    model = skab_run.model
+    fig = plot_kernel_distances(model)
+    assert len(fig.axes) == 1 and len(fig.axes[0].patches) == model.model_.n_kernels
+    fig2 = plot_activation_maps(model, skab_run.windows, skab_run.window_y, n_kernels=2, n_windows=5)
+    assert len(fig2.axes) == 4
+    fig3 = plot_losses(model)
+    assert len(fig3.axes) == 2
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tep_result():
+    setup = TepSetup(window=10, train_stride=8, faults=[1, 6], dcca=TINY)
+    return run_tep(load_tep(), setup, seed=0, device="cpu", checkpoint=False, progress=False)
+
+
+def test_tep_scores_the_chosen_runs_on_the_same_points(tep_result):
+    r = tep_result
+    assert sorted(set(r.test_run.tolist())) == [0, 1, 6]
+    assert len(r.test_run) == 3 * 960
+    for m in METHODS:
+        d = r.decisions[m]
+        # the first window-1 points of each run have no decision, for every method alike
+        assert np.isnan(d).sum() == 3 * 9, m
+        assert np.isnan(d[:9]).all() and not np.isnan(d[9:960]).any()
+    table = r.table()
+    assert table.loc[:, ["FDR mean", "FAR d00_te", "FAR pre-fault"]].apply(lambda c: c.between(0, 1)).all().all()
+    # the fault-free test run never counts towards detection
+    assert list(r.detection_rate_table().index) == [1, 6]
+    # fault 6 (loss of A feed) is a gross fault: PCA's T² catches nearly all of it
+    assert r.detection_rate_table().loc[6, METHOD_NAMES["pca_t2"]] > 0.9
+    metrics = r.metrics()
+    assert {"tep_dcca_fdr", "tep_dcca_far", "tep_pca_t2_fdr", "tep_pca_q_far", "tep_ae_recon_fdr_at_far5",
+            "tep_kernels_all_acc"} <= set(metrics)
+    fig = plot_detection_rates(r)
+    assert len(fig.axes) == 1
+    plt.close("all")
+
+
+def test_bad_setups_are_named(skab):
+    with pytest.raises(ValueError, match="threshold_quantile"):
+        SkabSetup(threshold_quantile=1.2)
+    with pytest.raises(ValueError, match="faults"):
+        run_tep(load_tep(), TepSetup(faults=[0, 22], dcca=TINY), checkpoint=False)
+    with pytest.raises(ValueError, match="rows"):
+        run_skab_experiment("x", skab.experiments["valve1/1"].iloc[:300], skab.channels, SkabSetup(dcca=TINY))
