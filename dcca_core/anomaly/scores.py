@@ -65,16 +65,24 @@ def reconstruction_error_score(x: Any, x_hat: Any) -> np.ndarray:
 
 
 @torch.no_grad()
-def reconstruction_errors(model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
-    """Per-sample MSE between X and `model(X)[0]`, in eval mode and without gradients."""
+def reconstruction_errors(model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto",
+                          return_codes: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Per-sample MSE between X and `model(X)[0]`, in eval mode and without gradients.
+
+    With `return_codes`, also the codes `model(X)[1]` (flattened, float32) from the same forward pass,
+    so scoring a test set by both reconstruction and cluster score costs one pass, not two.
+    """
     data = torch.as_tensor(np.asarray(X), dtype=torch.float32)
     if data.ndim < 2 or data.shape[0] == 0:
         raise ValueError(f"X must be (n_samples, ...) with n_samples ≥ 1, got shape {tuple(data.shape)}")
     dev = get_device(device)
     model.to(dev).eval()
-    out = []
+    errors, codes = [], []
     for i in range(0, len(data), batch_size):
         xb = data[i:i + batch_size].to(dev)
-        x_hat = model(xb)[0].reshape(xb.shape)
-        out.append(((x_hat - xb) ** 2).reshape(xb.shape[0], -1).mean(dim=1).cpu())
-    return torch.cat(out).double().numpy()
+        x_hat, z = model(xb)
+        errors.append(((x_hat.reshape(xb.shape) - xb) ** 2).reshape(xb.shape[0], -1).mean(dim=1).cpu())
+        if return_codes:
+            codes.append(z.reshape(xb.shape[0], -1).float().cpu())
+    err = torch.cat(errors).double().numpy()
+    return (err, torch.cat(codes).numpy()) if return_codes else err
