@@ -137,3 +137,19 @@ def test_bad_setups_are_named(skab):
         run_tep(load_tep(), TepSetup(faults=[0, 22], dcca=TINY), checkpoint=False)
     with pytest.raises(ValueError, match="rows"):
         run_skab_experiment("x", skab.experiments["valve1/1"].iloc[:300], skab.channels, SkabSetup(dcca=TINY))
+
+
+def test_seed_summaries():
+    import pandas as pd
+
+    from dcca_core.experiments.dcca_sensors import mean_pm_std, over_seeds, seed_metrics
+
+    a = pd.DataFrame({"F1": [0.8, 0.5]}, index=["dcca", "pca"])
+    b = pd.DataFrame({"F1": [0.7, 0.5]}, index=["dcca", "pca"])
+    mean, std = over_seeds([a, b])
+    assert mean.loc["dcca", "F1"] == pytest.approx(0.75) and std.loc["dcca", "F1"] == pytest.approx(0.05)
+    assert std.loc["pca", "F1"] == 0.0
+    assert mean_pm_std(mean, std).loc["dcca", "F1"] == "0.750 ± 0.050"
+    assert mean_pm_std(mean, std * 0).loc["dcca", "F1"] == pytest.approx(0.75)   # one seed: plain numbers
+    m = seed_metrics([{"skab_dcca_f1": 0.8, "skab_n_runs": 34}, {"skab_dcca_f1": 0.7, "skab_n_runs": 34}])
+    assert m == {"skab_dcca_f1": pytest.approx(0.75), "skab_dcca_f1_std": pytest.approx(0.05), "skab_n_runs": 34}

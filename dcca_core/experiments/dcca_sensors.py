@@ -54,7 +54,8 @@ from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_lab
 __all__ = ["METHODS", "METHOD_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
            "SkabResult", "TepResult", "run_skab", "run_skab_experiment", "run_tep", "dcca_family",
            "pointwise_detectors", "kernel_clusterings", "plot_kernel_distances", "plot_activation_maps",
-           "plot_detection_rates", "plot_losses", "SKAB_LEADERBOARD", "HARD_TEP_FAULTS"]
+           "plot_detection_rates", "plot_losses", "SKAB_LEADERBOARD", "HARD_TEP_FAULTS", "over_seeds",
+           "mean_pm_std", "seed_metrics", "setup_dict"]
 
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
 METHOD_NAMES = {"dcca": "DCCA (cluster)", "dcca_score": "DCCA (distance > limit)", "ae_kmeans": "AE + KMeans",
@@ -305,16 +306,49 @@ class SkabResult:
 
 def run_skab(data: Any, setup: SkabSetup, *, seed: int = 0, device: str = "auto", showcase: str | None = None,
              progress: bool = True, checkpoint: bool = True) -> SkabResult:
-    """`run_skab_experiment` over the chosen runs of `load_skab()`'s data."""
+    """`run_skab_experiment` over the chosen runs of `load_skab()`'s data; the `showcase` run (if any)
+    keeps its fitted model and windows for the figures."""
     keys = list(setup.experiments) if setup.experiments is not None else list(data.experiments)
-    unknown = [k for k in keys if k not in data.experiments]
+    unknown = [k for k in keys + ([showcase] if showcase else []) if k not in data.experiments]
     if unknown:
         raise ValueError(f"unknown SKAB runs {unknown}; valid keys look like {list(data.experiments)[:3]}")
-    showcase = showcase if showcase is not None else keys[0]
+    if showcase and showcase not in keys:
+        raise ValueError(f"showcase run {showcase!r} is not among the chosen runs {keys}")
     runs = [run_skab_experiment(k, data.experiments[k], data.channels, setup, seed=seed, device=device,
                                 keep_model=(k == showcase), checkpoint=checkpoint)
-            for k in tqdm(keys, desc="SKAB runs", disable=not progress)]
+            for k in tqdm(keys, desc=f"SKAB runs (seed {seed})", disable=not progress)]
     return SkabResult(setup, runs)
+
+
+def over_seeds(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean and standard deviation (ddof=0; zero for one seed) of same-shaped tables, one per seed."""
+    if not tables:
+        raise ValueError("need at least one table")
+    stacked = np.stack([t.to_numpy(dtype=np.float64) for t in tables])
+    index, columns = tables[0].index, tables[0].columns
+    return (pd.DataFrame(stacked.mean(axis=0), index=index, columns=columns),
+            pd.DataFrame(stacked.std(axis=0), index=index, columns=columns))
+
+
+def mean_pm_std(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A display table of "mean ± std" strings (just the mean when every std is zero)."""
+    if not (std.to_numpy() > 0).any():
+        return mean.round(digits)
+    text = np.vectorize(lambda m, s: f"{m:.{digits}f} ± {s:.{digits}f}")(mean.to_numpy(), std.to_numpy())
+    return pd.DataFrame(text, index=mean.index, columns=mean.columns)
+
+
+def seed_metrics(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean over seeds of every metric, plus `<name>_std` for F1, FAR, MAR, detection rates and accuracies."""
+    if not per_seed:
+        raise ValueError("need the metrics of at least one seed")
+    out: dict[str, float] = {}
+    for key in per_seed[0]:
+        values = np.array([m[key] for m in per_seed], dtype=np.float64)
+        out[key] = float(np.mean(values))
+        if key.endswith(("_f1", "_far", "_mar", "_acc", "_fdr", "_auc")):
+            out[f"{key}_std"] = float(np.std(values))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
