@@ -12,9 +12,10 @@ import torch  # noqa: E402
 
 from dcca_core.anomaly.detection_metrics import flag_everything  # noqa: E402
 from dcca_core.data import load_skab, load_tep  # noqa: E402
-from dcca_core.experiments.dcca_sensors import (METHOD_NAMES, METHODS, SkabResult, SkabSetup, TepSetup,  # noqa: E402
-                                                plot_activation_maps, plot_detection_rates, plot_kernel_distances,
-                                                plot_losses, pointwise_detectors, run_skab_experiment, run_tep)
+from dcca_core.experiments.dcca_sensors import (METHOD_NAMES, METHODS, SCORE_NAMES, SkabResult,  # noqa: E402
+                                                SkabSetup, TepSetup, plot_activation_maps, plot_detection_rates,
+                                                plot_kernel_distances, plot_losses, pointwise_detectors,
+                                                run_skab_experiment, run_tep)
 from dcca_core.models.dcca import DCCAConfig  # noqa: E402
 
 TINY = DCCAConfig(n_filters=2, latent_dim=4, kernel_size=3, pretrain_epochs=2, joint_epochs=1, masked_epochs=1,
@@ -86,8 +87,8 @@ def test_skab_tables_and_metrics(skab_run):
     assert {"skab_dcca_f1", "skab_dcca_far", "skab_dcca_mar", "skab_pca_t2q_f1", "skab_iforest_f1",
             "skab_flag_all_f1", "skab_kernels_clustering_acc", "skab_kernels_reconstruction_f1"} <= set(metrics)
     assert result.showcase is skab_run
-    assert set(result.roc_inputs()) == {METHOD_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest",
-                                                                  "pca_t2q")}
+    assert set(result.roc_inputs()) == {SCORE_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest",
+                                                                 "pca_t2q")}
 
 
 def test_figures(skab_run):

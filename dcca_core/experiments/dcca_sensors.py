@@ -51,7 +51,7 @@ from ..metrics import cluster_accuracy, roc_auc
 from ..models.dcca import DCCA, DCCAConfig
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
 
-__all__ = ["METHODS", "METHOD_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
+__all__ = ["METHODS", "METHOD_NAMES", "SCORE_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
            "SkabResult", "TepResult", "run_skab", "run_skab_experiment", "run_tep", "dcca_family",
            "pointwise_detectors", "kernel_clusterings", "plot_kernel_distances", "plot_activation_maps",
            "plot_detection_rates", "plot_losses", "SKAB_LEADERBOARD", "HARD_TEP_FAULTS", "over_seeds",
@@ -61,6 +61,9 @@ METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "
 METHOD_NAMES = {"dcca": "DCCA (cluster)", "dcca_score": "DCCA (distance > limit)", "ae_kmeans": "AE + KMeans",
                 "ae_recon": "AE reconstruction", "iforest": "Isolation Forest", "pca_t2": "PCA T²",
                 "pca_q": "PCA Q", "pca_t2q": "PCA T²+Q", "flag_all": "flag everything"}
+SCORE_NAMES = {"dcca": "DCCA: distance to the normal centre", "ae_kmeans": "AE + KMeans: distance to the normal centre",
+               "ae_recon": "AE reconstruction error", "iforest": "Isolation Forest score", "pca_t2": "PCA T²",
+               "pca_q": "PCA Q", "pca_t2q": "PCA max(T²/limit, Q/limit)"}
 KERNEL_GROUPS = ("clustering", "all", "reconstruction")
 HARD_TEP_FAULTS = (3, 9, 15)
 
@@ -278,7 +281,7 @@ class SkabResult:
         for m in methods:
             s = np.concatenate([r.scores[m] for r in self.runs])
             ok = ~np.isnan(s)
-            out[METHOD_NAMES[m]] = (y[ok], s[ok])
+            out[SCORE_NAMES[m]] = (y[ok], s[ok])
         return out
 
     def metrics(self) -> dict[str, float]:
@@ -419,7 +422,7 @@ class TepResult:
         for m in methods:
             s = self.scores[m]
             ok = ~np.isnan(s)
-            out[METHOD_NAMES[m]] = (self.fault_active[ok], s[ok])
+            out[SCORE_NAMES[m]] = (self.fault_active[ok], s[ok])
         return out
 
     def metrics(self) -> dict[str, float]:
@@ -553,8 +556,8 @@ def plot_activation_maps(model: DCCA, X: np.ndarray, labels: np.ndarray, n_kerne
     np.atleast_1d(axes)[0].set_ylabel("activation")
     fig.legend(handles=[plt.Line2D([], [], color="0.5", label="normal window"),
                         plt.Line2D([], [], color="tab:red", label="anomalous window")],
-               loc="upper right", frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 0.9, 1))
+               loc="lower center", ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
