@@ -59,6 +59,11 @@ def test_blocks_do_not_change_the_exact_extremes(mnist):
     assert classic_extremes(X, y, block=37) == classic_extremes(X, y)
 
 
+def test_pruning_bounds_do_not_change_the_exact_extremes(mnist):
+    X, y = mnist
+    assert classic_extremes(X, y, block=48, prune=True) == classic_extremes(X, y, prune=False)
+
+
 def test_duplicates_across_clusters_give_zero():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [3.0, 0.0]])
     assert dunn_index(X, [0, 0, 1, 1]) == 0.0
