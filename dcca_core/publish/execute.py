@@ -13,6 +13,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -147,6 +148,19 @@ def _kernel_environment(layout: BookLayout) -> Iterator[None]:
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _quiet_papermill_inspection() -> Iterator[None]:
+    """papermill re-reads the parameters cell only to warn about unknown names (checked here already,
+    as errors) and logs "Unable to parse line ..." for comments it cannot read; keep that noise out."""
+    logger = logging.getLogger("papermill.translators")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _kernel_config():
     """Local kernels talk over Unix sockets where there are any: no open TCP ports on the machine
     (and no "running over TCP without encryption" warning from every kernel)."""
@@ -237,7 +251,7 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
         started_wall = time.time()
         start = time.perf_counter()
         try:
-            with _kernel_environment(layout):
+            with _kernel_environment(layout), _quiet_papermill_inspection():
                 pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
                                     cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
                                     log_output=False, request_save_on_cell_execute=True,
