@@ -1,0 +1,342 @@
+"""Chapter 2's pipeline: DEC and IDEC on MNIST (Xie et al. 2016; Guo et al. 2017) with baselines.
+
+One call, `run_pipeline`, does what the chapter reproduces for one seed: KMeans on pixels, the
+stacked denoising autoencoder (checkpointed), AE+KMeans, DEC, IDEC and AE+UMAP+GMM (N2D,
+McConville et al. 2020). The notebook keeps the narrative, the parameters and the figures.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..checkpoints import Checkpointer
+from ..dec_training import DECClusterer, DECConfig, DECHistory, PretrainResult, SDAEConfig, pretrain_sdae
+from ..training import encode
+
+__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "PipelineRun", "dec_scale",
+           "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize", "metrics_dict",
+           "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
+
+METHODS = ("kmeans_pixels", "ae_kmeans", "dec", "idec", "ae_umap")
+"""Method keys, in the order the chapter reports them."""
+
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "kmeans_pixels_accuracy": {"value": 0.5349, "source": "Xie et al. 2016, Table 2 (k-means, MNIST)"},
+    "dec_accuracy": {"value": 0.8430, "source": "Xie et al. 2016, Table 2"},
+    "idec_accuracy": {"value": 0.8806, "source": "Guo et al. 2017 (IDEC), Table 2"},
+    "idec_nmi": {"value": 0.8672, "source": "Guo et al. 2017 (IDEC), Table 2"},
+    "ae_umap_accuracy": {"value": 0.979, "source": "McConville et al. 2020 (N2D), Table 2"},
+    "ae_umap_nmi": {"value": 0.942, "source": "McConville et al. 2020 (N2D), Table 2"},
+}
+"""Published MNIST figures, keyed like our metrics (all 70,000 images in each paper)."""
+
+PUBLISHED_FASHION: dict[str, dict[str, Any]] = {
+    "fashion_dec_accuracy": {"value": 0.62, "source": "≈ figure quoted in issue 6 for DEC on Fashion-MNIST"},
+}
+
+REFERENCE_ONLY: dict[str, dict[str, Any]] = {
+    "dcec_accuracy": {"value": 0.8897, "source": "Guo et al. 2017 (DCEC, convolutional), Table 2"},
+}
+"""Published numbers of methods this chapter does not run (shown for context)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------
+
+def dec_scale(images: np.ndarray) -> np.ndarray:
+    """Flatten and scale so that (1/d)·‖x_i‖² ≈ 1 on average, the paper's normalisation (§4.1)."""
+    x = np.asarray(images, dtype=np.float32).reshape(len(images), -1) / np.float32(255.0)
+    mean_sq = float(np.mean(x.astype(np.float64) ** 2))
+    if not mean_sq > 0:
+        raise ValueError("images are all zero; nothing to scale")
+    return x * np.float32(1.0 / np.sqrt(mean_sq))
+
+
+def load_images(dataset: str = "mnist", n_samples: int | None = None,
+                subset_seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(images uint8 (N,28,28), labels, indices into the 70,000) for "mnist" or "fashion_mnist".
+
+    `n_samples=None` keeps all 70,000 (train + test, the paper's protocol); otherwise a fixed random
+    subset (sorted indices, `subset_seed`) is drawn for smoke runs.
+    """
+    from ..data import load_fashion_mnist, load_mnist
+    loaders = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+    if dataset not in loaders:
+        raise ValueError(f"dataset must be one of {sorted(loaders)}, got {dataset!r}")
+    images, labels = loaders[dataset]("all")
+    n = len(labels)
+    if n_samples is None or n_samples >= n:
+        idx = np.arange(n)
+    elif n_samples < 10:
+        raise ValueError(f"n_samples must be ≥ 10 (one per class) or None for all, got {n_samples}")
+    else:
+        idx = np.sort(np.random.default_rng(subset_seed).choice(n, size=int(n_samples), replace=False))
+    return images[idx], np.asarray(labels)[idx], idx
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation and the N2D baseline
+# ----------------------------------------------------------------------------------------------
+
+def evaluate(y_true: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Unsupervised accuracy (Hungarian matching), NMI and ARI of a clustering."""
+    from ..metrics import ari, cluster_accuracy, nmi
+    return {"accuracy": float(cluster_accuracy(y_true, labels)), "nmi": float(nmi(y_true, labels)),
+            "ari": float(ari(y_true, labels))}
+
+
+def umap_gmm(Z: np.ndarray, n_clusters: int, *, n_neighbors: int = 20, min_dist: float = 0.0,
+             n_components: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """N2D (McConville et al. 2020): UMAP of the autoencoder embedding, then a full-covariance
+    Gaussian mixture. Returns (labels, the UMAP manifold)."""
+    import umap
+    from sklearn.mixture import GaussianMixture
+    manifold = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_components=n_components or n_clusters,
+                         metric="euclidean", random_state=seed).fit_transform(Z)
+    gmm = GaussianMixture(n_clusters, covariance_type="full", random_state=seed).fit(manifold)
+    return gmm.predict(manifold), manifold
+
+
+# ----------------------------------------------------------------------------------------------
+# The pipeline
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class PipelineConfig:
+    """Everything that changes the chapter's numbers, besides the seed and the data subset."""
+
+    sdae: SDAEConfig = field(default_factory=SDAEConfig)
+    dec: DECConfig = field(default_factory=DECConfig)
+    idec: DECConfig = field(default_factory=lambda: DECConfig(gamma=0.1, lr=1e-3, optimizer="adam"))
+    kmeans_n_init: int = 20
+    umap_neighbors: int = 20
+    umap_min_dist: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.idec.gamma <= 0:
+            raise ValueError(f"the IDEC config needs gamma > 0, got {self.idec.gamma}")
+        if self.dec.gamma != 0:
+            raise ValueError(f"the DEC config needs gamma = 0 (no reconstruction), got {self.dec.gamma}")
+
+
+@dataclass
+class PipelineRun:
+    """One seed's results: labels and metrics per method, models, histories and stage timings.
+
+    `embedding` is the pretrained autoencoder's code of every image (before DEC); `dec_embedding`
+    and `dec_q` are the code and the soft assignments after DEC.
+
+    `seconds` is wall time per stage; `cpu_seconds` is this process's CPU time, which does not
+    grow when other jobs share the machine (the fair measure on a busy 2-core box).
+    """
+
+    dataset: str
+    seed: int
+    y: np.ndarray
+    labels: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, float]]
+    pretrain: PretrainResult
+    embedding: np.ndarray
+    dec: DECClusterer
+    idec: DECClusterer
+    dec_embedding: np.ndarray
+    dec_q: np.ndarray
+    umap_manifold: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Stage:
+    """Times one pipeline stage (wall and CPU) into a run's dictionaries."""
+
+    def __init__(self, seconds: dict[str, float], cpu: dict[str, float], name: str) -> None:
+        self.seconds, self.cpu, self.name = seconds, cpu, name
+
+    def __enter__(self) -> "_Stage":
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds[self.name] = time.perf_counter() - self.t0
+        self.cpu[self.name] = time.process_time() - self.c0
+
+
+def _clusterer_checkpoint(kind: str, dataset: str, pretrain: PretrainResult, config: DECConfig,
+                          seed: int) -> Checkpointer:
+    return Checkpointer(f"{kind}-{dataset.replace('_', '')}",
+                        {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)})
+
+
+def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | None = None, *,
+                 dataset: str = "mnist", seed: int = 0, device: str = "auto",
+                 progress: bool = True, log: Any = print) -> PipelineRun:
+    """KMeans on pixels → SDAE pretraining → AE+KMeans → DEC → IDEC → AE+UMAP+GMM, for one seed.
+
+    Pretrained autoencoders and the DEC/IDEC phases are checkpointed (reused when finished,
+    resumed when interrupted). True labels are used only for evaluation and for logging the
+    accuracy per DEC update, never for training.
+    """
+    from ..cluster import KMeans
+    from ..utils import set_seed
+
+    config = config or PipelineConfig()
+    y = np.asarray(y)
+    if len(images) != len(y):
+        raise ValueError(f"images and y differ in length: {len(images)} vs {len(y)}")
+    k = config.dec.n_clusters
+    if config.idec.n_clusters != k:
+        raise ValueError(f"DEC and IDEC must use the same n_clusters, got {k} and {config.idec.n_clusters}")
+    X = dec_scale(images)
+    set_seed(seed)
+    seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    labels: dict[str, np.ndarray] = {}
+    say = log or (lambda *_: None)
+
+    with _Stage(seconds, cpu, "kmeans_pixels"):
+        labels["kmeans_pixels"] = np.asarray(KMeans(k, n_init=config.kmeans_n_init, random_state=seed,
+                                                    device=device).fit(X).labels_)
+    say(f"[seed {seed}] KMeans on pixels: {seconds['kmeans_pixels']:.0f} s")
+    with _Stage(seconds, cpu, "pretrain"):
+        pretrain = pretrain_sdae(X, config.sdae, seed=seed, device=device, name=f"sdae-{dataset.replace('_', '')}",
+                                 progress=progress)
+    say(f"[seed {seed}] autoencoder {'reused from checkpoint' if pretrain.reused else 'trained'} "
+        f"({pretrain.checkpoint_key}): {seconds['pretrain']:.0f} s")
+    with _Stage(seconds, cpu, "ae_kmeans"):
+        Z = encode(pretrain.model, X, device=device)
+        labels["ae_kmeans"] = np.asarray(KMeans(k, n_init=config.kmeans_n_init, random_state=seed,
+                                                device=device).fit(Z).labels_)
+    fitted = {}
+    for kind, dec_config in (("dec", config.dec), ("idec", config.idec)):
+        with _Stage(seconds, cpu, kind):
+            model = DECClusterer(pretrain.model, dec_config, random_state=seed, device=device, progress=progress,
+                                 checkpoint=_clusterer_checkpoint(kind, dataset, pretrain, dec_config, seed))
+            fitted[kind] = model.fit(X, y)
+            labels[kind] = model.labels_
+        h = model.history_
+        say(f"[seed {seed}] {kind.upper()}: {h.n_iter} iterations, "
+            f"{'converged' if h.converged else 'stopped at max_iter'}: {seconds[kind]:.0f} s")
+    with _Stage(seconds, cpu, "ae_umap"):
+        labels["ae_umap"], manifold = umap_gmm(Z, k, n_neighbors=config.umap_neighbors,
+                                               min_dist=config.umap_min_dist, seed=seed)
+    say(f"[seed {seed}] AE+UMAP+GMM: {seconds['ae_umap']:.0f} s")
+    metrics = {m: evaluate(y, labels[m]) for m in METHODS}
+    dec = fitted["dec"]
+    return PipelineRun(dataset, seed, y, labels, metrics, pretrain, Z, dec, fitted["idec"], dec.transform(X),
+                       dec.predict_proba(X), manifold, seconds, cpu)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+# ----------------------------------------------------------------------------------------------
+
+def summarize(runs: list[PipelineRun]) -> pd.DataFrame:
+    """Mean and standard deviation over seeds, one row per method, columns metric_mean/metric_std."""
+    if not runs:
+        raise ValueError("need at least one run to summarise")
+    rows = []
+    for method in METHODS:
+        row: dict[str, Any] = {"method": method}
+        for metric in ("accuracy", "nmi", "ari"):
+            values = np.array([r.metrics[method][metric] for r in runs])
+            row[f"{metric}_mean"] = values.mean()
+            row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("method")
+
+
+def metrics_dict(runs: list[PipelineRun], prefix: str = "") -> dict[str, float]:
+    """Flat `<prefix><method>_<metric>` → mean over seeds (and `..._std` when there are ≥ 2 seeds)."""
+    table = summarize(runs)
+    out: dict[str, float] = {}
+    for method, row in table.iterrows():
+        for metric in ("accuracy", "nmi", "ari"):
+            out[f"{prefix}{method}_{metric}"] = float(row[f"{metric}_mean"])
+            if len(runs) > 1:
+                out[f"{prefix}{method}_{metric}_std"] = float(row[f"{metric}_std"])
+    return out
+
+
+def published_table(metrics: dict[str, float], published: dict[str, dict[str, Any]],
+                    reference_only: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Ours vs published, one row per published metric (ours blank for reference-only methods)."""
+    rows = []
+    for key, pub in {**published, **(reference_only or {})}.items():
+        ours = metrics.get(key)
+        rows.append({"metric": key, "ours": ours, "ours_std": metrics.get(f"{key}_std"),
+                     "published": pub["value"], "difference": None if ours is None else ours - pub["value"],
+                     "source": pub["source"]})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures specific to this chapter
+# ----------------------------------------------------------------------------------------------
+
+def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the `n_per_cluster` most and least confident members of each cluster.
+
+    Confidence is q_ij of the assigned cluster j (eq. 1). Returns (indices, cluster, is_most) as
+    flat arrays; clusters with fewer members contribute what they have.
+    """
+    q = np.asarray(q)
+    if q.ndim != 2 or n_per_cluster < 1:
+        raise ValueError(f"q must be (n, k) and n_per_cluster ≥ 1, got {q.shape} and {n_per_cluster}")
+    assigned = q.argmax(axis=1)
+    conf = q.max(axis=1)
+    idx, cluster, most = [], [], []
+    for j in range(q.shape[1]):
+        members = np.flatnonzero(assigned == j)
+        order = members[np.argsort(-conf[members], kind="stable")]
+        for flag, chosen in ((True, order[:n_per_cluster]), (False, order[::-1][:n_per_cluster])):
+            idx.extend(chosen)
+            cluster.extend([j] * len(chosen))
+            most.extend([flag] * len(chosen))
+    return np.asarray(idx, dtype=int), np.asarray(cluster, dtype=int), np.asarray(most, dtype=bool)
+
+
+def plot_pretraining(pretrain: PretrainResult):
+    """Loss per epoch of each greedy layer-wise stage and of the end-to-end fine-tuning."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for k, history in enumerate(pretrain.layer_histories):
+        if history.epoch_loss:
+            axes[0].plot(np.arange(1, len(history.epoch_loss) + 1), history.epoch_loss, marker="o",
+                         label=f"layer pair {k + 1}")
+    axes[0].set(title="Greedy layer-wise denoising pretraining", xlabel="epoch", ylabel="MSE", yscale="log")
+    axes[0].legend(fontsize=8)
+    ft = pretrain.finetune_history.epoch_loss
+    axes[1].plot(np.arange(1, len(ft) + 1), ft, marker="o", color="C4")
+    axes[1].set(title="End-to-end fine-tuning (denoising)", xlabel="epoch", ylabel="MSE")
+    fig.tight_layout()
+    return fig
+
+
+def plot_dec_progress(histories: dict[str, DECHistory], tol: float | None = None):
+    """Per target update: accuracy (monitoring only), fraction of changed labels, clustering loss."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
+    for name, h in histories.items():
+        if h.accuracy:
+            axes[0].plot(h.iteration, h.accuracy, marker=".", label=name)
+        axes[1].plot(h.iteration[1:], h.delta_label[1:], marker=".", label=name)
+        axes[2].plot(h.iteration[1:], h.kl, marker=".", label=name)
+    axes[0].set(title="Accuracy at each target update", xlabel="iteration", ylabel="accuracy")
+    axes[1].set(title="Assignments changed since last update", xlabel="iteration", ylabel="fraction",
+                yscale="log")
+    if tol is not None:
+        axes[1].axhline(tol, color="k", ls="--", lw=1, label=f"tol = {tol:g}")
+    axes[2].set(title="KL(P‖Q), mean over each block of T iterations", xlabel="iteration", ylabel="KL")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
