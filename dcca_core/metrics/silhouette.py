@@ -35,19 +35,31 @@ def _check_n_labels(k: int, n: int) -> None:
 
 
 def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: Any, block: int) -> np.ndarray:
-    """(n, k) float64: sum of the distances from each sample to all members of each cluster."""
+    """(n, k) float64: sum of the distances from each sample to all members of each cluster.
+
+    Samples are sorted by cluster, so each block's columns (rows) fall into a few cluster segments,
+    each reduced with a float64 accumulator.
+    """
+    order = np.argsort(inv, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(inv, minlength=k))]
     fast = Xt.shape[1] >= _FLOAT32_FROM
-    data = centre(Xt, device, dtype=torch.float32 if fast else torch.float64)
+    data = centre(Xt[torch.as_tensor(order, device=Xt.device)], device,
+                  dtype=torch.float32 if fast else torch.float64)
     dev, acc = data.X.device, data.acc
     n = data.X.shape[0]
-    onehot = torch.zeros((n, k), dtype=torch.float64, device=acc)
-    onehot[torch.arange(n, device=acc), torch.as_tensor(inv, device=acc)] = 1.0
-    sums = torch.zeros((n, k), dtype=torch.float64, device=acc)
+    sums = torch.zeros((n, k), dtype=torch.float64, device=dev)
     buf = torch.empty((block, block), dtype=data.X.dtype, device=dev)
-    buf64 = torch.empty((block, block), dtype=torch.float64, device=acc)
     blocks = [slice(s, min(s + block, n)) for s in range(0, n, block)]
+
+    def segments(sl: slice) -> list[tuple[int, slice]]:
+        """(cluster, local slice) of the clusters a block of sorted samples spans."""
+        first, last = np.searchsorted(bounds, [sl.start, sl.stop - 1], side="right") - 1
+        return [(c, slice(max(bounds[c], sl.start) - sl.start, min(bounds[c + 1], sl.stop) - sl.start))
+                for c in range(first, last + 1)]
+
     near_i, near_j, near_sym = [], [], []
     for bi, I in enumerate(blocks):
+        seg_i = segments(I)
         for J in blocks[bi:]:
             d2 = data.sq_block(I, J, buf[: I.stop - I.start, : J.stop - J.start])
             d2.add_(data.sq[I].unsqueeze(1)).clamp_(min=0.0)
@@ -61,20 +73,25 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
                 near_j.append(close[:, 1] + J.start)
                 near_sym.append(torch.full((close.shape[0],), J.start != I.start, device=dev))
                 d2[close[:, 0], close[:, 1]] = 0.0     # their exact distances are added below
-            dist = buf64[: d2.shape[0], : d2.shape[1]]
-            dist.copy_(d2.sqrt_())
-            sums[I].addmm_(dist, onehot[J])
+            dist = d2.sqrt_()
+            for c, cols in segments(J):
+                sums[I, c] += dist[:, cols].sum(1, dtype=torch.float64)
             if J.start != I.start:
-                sums[J].addmm_(dist.T, onehot[I])
+                for c, rows in seg_i:
+                    sums[J, c] += dist[rows].sum(0, dtype=torch.float64)
+    sums = sums.to(acc)
     if near_i:
         i, j = torch.cat(near_i), torch.cat(near_j)
-        d = exact_sq_dists(Xt, i, j).sqrt().to(acc)
-        inv_t = torch.as_tensor(inv, device=acc)
+        order_t = torch.as_tensor(order)
+        d = exact_sq_dists(Xt, order_t[i.cpu()], order_t[j.cpu()]).sqrt().to(acc)
+        lab = torch.as_tensor(inv[order], device=acc)
         i, j = i.to(acc), j.to(acc)
-        sums.view(-1).index_add_(0, i * k + inv_t[j], d)
+        sums.view(-1).index_add_(0, i * k + lab[j], d)
         off = torch.cat(near_sym).to(acc)              # off-diagonal blocks also stand for (j, i)
-        sums.view(-1).index_add_(0, j[off] * k + inv_t[i[off]], d[off])
-    return sums.cpu().numpy()
+        sums.view(-1).index_add_(0, j[off] * k + lab[i[off]], d[off])
+    out = np.empty((n, k))
+    out[order] = sums.cpu().numpy()
+    return out
 
 
 def silhouette_samples(X: Any, labels: Any, *, device: str = "auto", block: int = _BLOCK) -> np.ndarray:
