@@ -1,0 +1,1 @@
+"""Benchmarks against the reference implementations (`make bench` → bench/results.json)."""
