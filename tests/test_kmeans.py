@@ -181,3 +181,15 @@ def test_predict_checks_fit_and_feature_count(blobs):
         km.predict(X[:, :3])
     with pytest.raises(ValueError, match="features"):
         km.transform(X[:, :3])
+
+
+def test_runs_advanced_in_smaller_groups_give_the_same_result(blobs, monkeypatch):
+    """With little memory for Elkan's bounds the n_init runs go one group at a time, same answer."""
+    import dcca_core.cluster.kmeans as kmeans_module
+
+    X, _ = blobs
+    together = KMeans(4, n_init=4, random_state=2).fit(X)
+    monkeypatch.setattr(kmeans_module, "_BOUNDS_BYTES", 1)
+    one_by_one = KMeans(4, n_init=4, random_state=2).fit(X)
+    np.testing.assert_array_equal(one_by_one.labels_, together.labels_)
+    assert one_by_one.inertia_ == pytest.approx(together.inertia_, rel=1e-12)

@@ -235,6 +235,7 @@ def _build_filter(data: "_Data", m: int, acc: torch.device, sample: int = 4096) 
 _FILTER_MARGIN = 1e-5   # relative slack on the filter's squared bounds, covers float32 rounding (~1e-7)
 _BOUND_MARGIN = 1e-5    # relative slack on Elkan's bounds, covers their float32 drift over iterations
 _SUM_ROWS = 1024        # rows per float32 partial sum before it is added to the float64 centre sums
+_BOUNDS_BYTES = 256 * 2**20   # memory for the lower bounds of the runs that advance side by side
 
 
 class KMeans:
@@ -423,7 +424,8 @@ class KMeans:
             start = stop
         return out
 
-    def _store(self, labels, upper, lower, run, pt, lab, up, dist_t) -> None:
+    def _store(self, labels: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, run: torch.Tensor,
+               pt: torch.Tensor, lab: torch.Tensor, up: torch.Tensor, dist_t: torch.Tensor) -> None:
         """Write labels, upper bounds and the (pairs, k) lower bounds (own column set to inf)."""
         n, k = labels.shape[1], lower.shape[1]
         flat = run * n + pt
@@ -433,7 +435,8 @@ class KMeans:
         cols = (run * (k * n) + pt).unsqueeze(1) + torch.arange(k, device=run.device) * n
         lower.view(-1).index_copy_(0, cols.flatten(), dist_t.flatten())
 
-    def _filter_pairs(self, data, C, cen, labels, upper, lower, run, pt):
+    def _filter_pairs(self, data: _Data, C: torch.Tensor, cen: _Centres, labels: torch.Tensor, upper: torch.Tensor,
+                      lower: torch.Tensor, run: torch.Tensor, pt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer 2: settle pairs with the filter's bounds; return the pairs still open."""
         f = data.filter
         dev = data.Xc.device
@@ -464,7 +467,8 @@ class KMeans:
             open_pt.append(p_s.index_select(0, no))
         return torch.cat(open_run), torch.cat(open_pt)
 
-    def _exact_pairs(self, data, cen, labels, upper, lower, run, pt) -> None:
+    def _exact_pairs(self, data: _Data, cen: _Centres, labels: torch.Tensor, upper: torch.Tensor,
+                     lower: torch.Tensor, run: torch.Tensor, pt: torch.Tensor) -> None:
         """Layer 3: exact float32 distances ||x||^2 - 2 x.c + ||c||^2 for the remaining pairs."""
         dev = data.Xc.device
         S, k = cen.c_sq.shape
@@ -624,9 +628,12 @@ class KMeans:
                 idx = torch.as_tensor(np.stack([d_[0] for d_ in draws]), device=data.Xc.device)
             C = data.Xc[idx.flatten()].to(device=acc, dtype=torch.float64).view(n_init, k, d)
         best: _Run | None = None
-        for run in self._lloyd(data, C, tol):
-            if best is None or (run.inertia < best.inertia and not _same_clustering(run.labels, best.labels)):
-                best = run
+        # Elkan's lower bounds take runs x k x n float32: advance as many runs together as fit _BOUNDS_BYTES
+        together = max(1, _BOUNDS_BYTES // (4 * k * n))
+        for start in range(0, C.shape[0], together):
+            for run in self._lloyd(data, C[start:start + together], tol):
+                if best is None or (run.inertia < best.inertia and not _same_clustering(run.labels, best.labels)):
+                    best = run
         assert best is not None
         centers = best.centers + data.mean
         self.cluster_centers_ = centers.cpu().numpy()
