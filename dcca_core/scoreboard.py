@@ -182,7 +182,7 @@ def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full
     if profile == "smoke" or "smoke" in profiles:
         out += [":::{important}",
                 "**The figures in the first table come from the smoke profile**: each chapter ran on a "
-                "small subset of the data with few epochs, so that the whole book builds in minutes on a "
+                "small subset of the data with few epochs, so that the whole book builds on an ordinary "
                 "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
                 "not expected to match the published numbers. Paper-scale runs (`make full`) are in the "
                 "second table, with their provenance.", ":::", ""]
