@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..utils import get_device
@@ -32,20 +33,31 @@ class Centred:
         return (self.X.shape[1] + 8) * UNIT * 2.0 * float(self.sq.max())
 
 
+def column_mean(Xt: torch.Tensor, acc: torch.device, rows: int = 4096) -> torch.Tensor:
+    """Mean of the rows of X in float64 on `acc`, chunked."""
+    mean = torch.zeros(Xt.shape[1], dtype=torch.float64, device=acc)
+    for start in range(0, Xt.shape[0], rows):
+        mean += Xt[start:start + rows].to(acc).sum(0, dtype=torch.float64)
+    return mean / Xt.shape[0]
+
+
 def centre(Xt: torch.Tensor, device: str | torch.device = "auto", rows: int = 4096,
-           dtype: torch.dtype = torch.float32) -> Centred:
-    """Centre X in float64 (distances do not change) and store it as `dtype` on `device`."""
+           dtype: torch.dtype = torch.float32, order: np.ndarray | None = None,
+           mean: torch.Tensor | None = None) -> Centred:
+    """X - mean (float64 arithmetic) stored as `dtype` on `device`, rows taken in `order` if given.
+
+    Writing the rows in their final order avoids a second full copy of the data.
+    """
     dev = get_device(device)
     acc = torch.device("cpu") if dev.type == "mps" else dev
     n, d = Xt.shape
-    mean = torch.zeros(d, dtype=torch.float64, device=acc)
-    for start in range(0, n, rows):
-        mean += Xt[start:start + rows].to(acc).sum(0, dtype=torch.float64)
-    mean /= n
+    mean = column_mean(Xt, acc, rows) if mean is None else mean
+    idx = None if order is None else torch.as_tensor(order, device=Xt.device)
     X = torch.empty((n, d), dtype=dtype, device=dev)
     sq = torch.empty(n, dtype=dtype, device=dev)
     for start in range(0, n, rows):
-        xc = (Xt[start:start + rows].to(acc, torch.float64) - mean).to(dtype)
+        part = Xt[start:start + rows] if idx is None else Xt.index_select(0, idx[start:start + rows])
+        xc = (part.to(acc, torch.float64) - mean).to(dtype)
         X[start:start + rows] = xc.to(dev)
         sq[start:start + rows] = xc.double().square().sum(1).to(dev, dtype)
     return Centred(X=X, sq=sq, acc=acc)

@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..utils import get_device
-from ._pairwise import UNIT, centre, exact_sq_dists
+from ._pairwise import UNIT, centre, column_mean, exact_sq_dists
 from ._validation import as_2d, as_labels
 
 __all__ = ["dunn_index", "classic_extremes"]
@@ -90,20 +90,23 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
     Xt, inv, k = _check(X, labels)
     n, d = Xt.shape
     prune = (n >= 4096 and d >= 64) if prune is None else prune
-    order = np.argsort(inv, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(inv, minlength=k))]
-    data = centre(Xt[torch.as_tensor(order, device=Xt.device)], device)
+    dev = get_device(device)
+    acc = torch.device("cpu") if dev.type == "mps" else dev
+    mean = column_mean(Xt, acc)
+    if prune:
+        V = _basis(Xt, mean, min(64, d // 4), dev)
+        first = torch.cat([(Xt[s:s + 4096].to(acc, torch.float64) - mean).to(dev, torch.float32) @ V[:, 0]
+                           for s in range(0, n, 4096)])
+        order = np.lexsort((first.cpu().numpy(), inv))      # by cluster, then along the main direction
+    else:
+        order = np.argsort(inv, kind="stable")
+    data = centre(Xt, dev, order=order, mean=mean)
     err = data.error_bound()
     proj = None
     if prune:
-        proj = _projection(data, min(64, d // 4))
-        within = np.concatenate([bounds[c] + np.argsort(proj[bounds[c]:bounds[c + 1], 0].cpu().numpy(), kind="stable")
-                                 for c in range(k)])
-        w = torch.as_tensor(within, device=data.X.device)
-        data.X, data.sq, proj = data.X[w], data.sq[w], proj[w]
-        order = order[within]
+        proj = _project(data.X, V)
         err += (d + proj.shape[1] + 16) * UNIT * 2.0 * float(data.sq.max())   # the bounds' own rounding
-    dev = data.X.device
     buf = torch.empty((block, block), dtype=torch.float32, device=dev)
     tiles = [[slice(s, min(s + block, bounds[c + 1])) for s in range(bounds[c], bounds[c + 1], block)]
              for c in range(k)]
@@ -151,17 +154,22 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
     return float(sep), float(width)
 
 
-def _projection(data, m: int) -> torch.Tensor:
-    """[V^T x, ||x - V V^T x||] per point (n, m + 1), V from a randomised range finder, fixed seed."""
-    X = data.X
-    sample = X[:: max(1, X.shape[0] // 4096)]
+def _basis(Xt: torch.Tensor, mean: torch.Tensor, m: int, dev: torch.device) -> torch.Tensor:
+    """(d, m) orthonormal float32 basis of the main directions of X - mean: a randomised range
+    finder with one power iteration (Halko et al. 2011, alg. 4.4) on <= 4,096 evenly spaced rows."""
+    step = max(1, Xt.shape[0] // 4096)
+    sample = (Xt[::step].to(mean.device, torch.float64) - mean).to(dev, torch.float32)
     gen = torch.Generator(device="cpu").manual_seed(0)
 
     def orth(a: torch.Tensor) -> torch.Tensor:
-        return torch.linalg.qr(a.to("cpu", torch.float64)).Q.to(X.device, torch.float32)
+        return torch.linalg.qr(a.to("cpu", torch.float64)).Q.to(dev, torch.float32)
 
-    V = orth(sample.T @ orth(sample @ torch.randn(X.shape[1], m, generator=gen).to(X.device)))
-    V = orth(sample.T @ orth(sample @ V))
+    V = orth(sample.T @ orth(sample @ torch.randn(Xt.shape[1], m, generator=gen).to(dev)))
+    return orth(sample.T @ orth(sample @ V))
+
+
+def _project(X: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """[V^T x, ||x - V V^T x||] per (centred) point, (n, m + 1) float32."""
     P = X @ V
     r = torch.empty(X.shape[0], dtype=torch.float32, device=X.device)
     for s in range(0, X.shape[0], 4096):

@@ -43,8 +43,7 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
     order = np.argsort(inv, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(inv, minlength=k))]
     fast = Xt.shape[1] >= _FLOAT32_FROM
-    data = centre(Xt[torch.as_tensor(order, device=Xt.device)], device,
-                  dtype=torch.float32 if fast else torch.float64)
+    data = centre(Xt, device, dtype=torch.float32 if fast else torch.float64, order=order)
     dev, acc = data.X.device, data.acc
     n = data.X.shape[0]
     sums = torch.zeros((n, k), dtype=torch.float64, device=dev)
