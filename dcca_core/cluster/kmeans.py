@@ -243,10 +243,10 @@ class KMeans:
 
     Parameters mirror ``sklearn.cluster.KMeans``; ``device`` picks where the work runs ("auto":
     cuda → mps → cpu), ``chunk_bytes`` bounds each temporary distance block, and ``filter_dim``
-    sets the size of the exact low-dimensional filter ("auto": 64 when n_features >= 256, else off;
-    it changes speed, not results). Fitted attributes (NumPy, like sklearn): ``cluster_centers_``
-    (k, d) float64, ``labels_`` (n,) int64, ``inertia_`` (exact float64 within-cluster sum of
-    squares, eq. 1 of MacQueen 1967), ``n_iter_`` (iterations of the best run).
+    sets the size of the exact low-dimensional filter ("auto": 64 with >= 256 features and >= 1,024
+    samples, else off; None: off; it changes speed, not results). Fitted attributes (NumPy, like
+    sklearn): ``cluster_centers_`` (k, d) float64, ``labels_`` (n,) int64, ``inertia_`` (exact
+    float64 within-cluster sum of squares), ``n_iter_`` (iterations of the best run).
     """
 
     def __init__(self, n_clusters: int = 8, *, init: str | np.ndarray = "k-means++", n_init: int | str = 1,
@@ -331,6 +331,7 @@ class KMeans:
                      x_norm=x_sq64.sqrt().to(device, torch.float32), sq_total=sq_total, mean=mean, rows=rows)
 
     def _filter_dim(self, n: int, d: int) -> int | None:
+        """Size of the low-dimensional filter for n samples of d features (None: no filter)."""
         if self.filter_dim == "auto":
             return 64 if d >= 256 and n >= 1024 else None
         if self.filter_dim is None or self.filter_dim * 2 > d:
