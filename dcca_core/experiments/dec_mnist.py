@@ -280,31 +280,33 @@ def published_table(metrics: dict[str, float], published: dict[str, dict[str, An
 # Figures specific to this chapter
 # ----------------------------------------------------------------------------------------------
 
-def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of the `n_per_cluster` most and least confident members of each cluster.
+def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster, its `n_per_cluster` most confident members then its `n_per_cluster` least
+    confident ones, all in decreasing confidence q_ij of the assigned cluster j (eq. 1).
 
-    Confidence is q_ij of the assigned cluster j (eq. 1). Returns (indices, cluster, is_most) as
-    flat arrays; clusters with fewer members contribute what they have.
+    Returns flat (indices, cluster) arrays, ready for `plots.image_montage(images[indices], cluster,
+    n_per_group=2 * n_per_cluster)`; a small cluster contributes each member once.
     """
     q = np.asarray(q)
     if q.ndim != 2 or n_per_cluster < 1:
         raise ValueError(f"q must be (n, k) and n_per_cluster ≥ 1, got {q.shape} and {n_per_cluster}")
     assigned = q.argmax(axis=1)
     conf = q.max(axis=1)
-    idx, cluster, most = [], [], []
+    idx: list[int] = []
+    cluster: list[int] = []
     for j in range(q.shape[1]):
         members = np.flatnonzero(assigned == j)
         order = members[np.argsort(-conf[members], kind="stable")]
-        for flag, chosen in ((True, order[:n_per_cluster]), (False, order[::-1][:n_per_cluster])):
-            idx.extend(chosen)
-            cluster.extend([j] * len(chosen))
-            most.extend([flag] * len(chosen))
-    return np.asarray(idx, dtype=int), np.asarray(cluster, dtype=int), np.asarray(most, dtype=bool)
+        chosen = np.concatenate([order[:n_per_cluster], order[max(n_per_cluster, len(order) - n_per_cluster):]])
+        idx.extend(chosen.tolist())
+        cluster.extend([j] * len(chosen))
+    return np.asarray(idx, dtype=int), np.asarray(cluster, dtype=int)
 
 
 def plot_pretraining(pretrain: PretrainResult):
     """Loss per epoch of each greedy layer-wise stage and of the end-to-end fine-tuning."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for k, history in enumerate(pretrain.layer_histories):
@@ -315,7 +317,9 @@ def plot_pretraining(pretrain: PretrainResult):
     axes[0].legend(fontsize=8)
     ft = pretrain.finetune_history.epoch_loss
     axes[1].plot(np.arange(1, len(ft) + 1), ft, marker="o", color="C4")
-    axes[1].set(title="End-to-end fine-tuning (denoising)", xlabel="epoch", ylabel="MSE")
+    axes[1].set(title="End-to-end fine-tuning", xlabel="epoch", ylabel="MSE")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
