@@ -12,6 +12,15 @@ from dcca_core.models.dec import DEC, kl_divergence, target_distribution
 SMALL = SDAEConfig(dims=(784, 64, 32, 8), layerwise_epochs=2, finetune_epochs=3, batch_size=64, lr=1e-3)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one thread avoids OpenMP spin-waits on a busy 2-core box (30x slower otherwise)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def mnist_small():
     """The first 600 MNIST test images, scaled to [0, 1], with their labels."""
@@ -51,7 +60,7 @@ def test_denoising_loss_corrupts_the_input_but_scores_against_the_clean_batch():
     xb = torch.rand(16, 6)
     clean, _ = denoising_loss(0.0)(model, xb)
     assert float(clean.detach()) == pytest.approx(float(torch.nn.functional.mse_loss(model(xb)[0], xb).detach()))
-    noisy = [float(denoising_loss(0.5)(model, xb)[0]) for _ in range(3)]
+    noisy = [float(denoising_loss(0.5)(model, xb)[0].detach()) for _ in range(3)]
     assert len(set(noisy)) > 1  # a fresh corruption each call
 
 
