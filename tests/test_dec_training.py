@@ -170,3 +170,27 @@ def test_data_fingerprint_tracks_content():
     assert data_fingerprint(a) == data_fingerprint(torch.from_numpy(a.copy()))
     assert data_fingerprint(a) != data_fingerprint(b)
     assert data_fingerprint(a) != data_fingerprint(a.reshape(4, 3))
+
+
+def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretrained, tmp_path, monkeypatch):
+    import dcca_core.dec_training as dt
+
+    real = dt.fit_autoencoder
+
+    def stop_after_first_finetune_epoch(*args, **kwargs):
+        if kwargs.get("desc") == "fine-tune":
+            def interrupt(epoch, model, history):
+                if epoch == 1:  # during epoch 2, after epoch 1 was checkpointed
+                    raise KeyboardInterrupt("simulated interrupt")
+            kwargs["on_epoch_end"] = interrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dt, "fit_autoencoder", stop_after_first_finetune_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=tmp_path, progress=False)
+    monkeypatch.setattr(dt, "fit_autoencoder", real)
+    resumed = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=tmp_path, progress=False)
+    assert resumed.finetune_history.resumed_from_epoch == 1 and len(resumed.finetune_history.epoch_loss) == 3
+    assert all(h.resumed_from_epoch == 2 for h in resumed.layer_histories)  # finished layers are loaded
+    for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values()):
+        assert torch.equal(a, b)
