@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -284,11 +285,14 @@ def dec_step(model: DEC, optimizer: torch.optim.Optimizer, xb: torch.Tensor, pb:
 
 
 def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 0, device: str = "auto",
-            checkpoint: Checkpointer | None = None, y: Any = None, progress: bool = True) -> DECHistory:
+            checkpoint: Checkpointer | None = None, y: Any = None, progress: bool = True,
+            save_every_s: float = 60.0) -> DECHistory:
     """Train `model` (a `DEC` on a pretrained autoencoder) in place; return the per-update history.
 
     `y` (true labels) is used only to log accuracy per update, never for training. With a
-    `checkpoint`, the state is saved after every block of T iterations and a later call resumes.
+    `checkpoint`, the state is saved at the end of a block of T iterations once `save_every_s`
+    seconds have passed since the last save, and at the end; a later call resumes from it (every
+    block boundary is a valid resume point, so the result does not depend on when saves happen).
     """
     config = config or DECConfig()
     if model.n_clusters != config.n_clusters or model.alpha != config.alpha:
@@ -307,6 +311,7 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
     history = DECHistory()
     it = 0
     state = checkpoint.load() if checkpoint is not None else None
+    last_save = time.perf_counter()
     with Timer() as timer:
         if state is not None:
             model.load_state_dict(state["model"])
@@ -354,9 +359,10 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
             history.loss.append(sums[0] / steps)
             history.kl.append(sums[1] / steps)
             history.reconstruction.append(sums[2] / steps)
-            if checkpoint is not None:
+            if checkpoint is not None and time.perf_counter() - last_save >= save_every_s:
                 checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                  "iteration": it, "labels": prev_labels, "history": history})
+                last_save = time.perf_counter()
         bar.close()
     history.n_iter = it
     history.seconds += timer.seconds

@@ -194,3 +194,35 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretra
     assert all(h.resumed_from_epoch == 2 for h in resumed.layer_histories)  # finished layers are loaded
     for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained, tmp_path, monkeypatch):
+    import copy
+
+    import dcca_core.dec_training as dt
+
+    x, _ = mnist_small
+    cfg = DECConfig(update_interval=5, max_iter=15, batch_size=64, kmeans_n_init=2, tol=0.0, gamma=0.1)
+    straight = DEC(copy.deepcopy(pretrained[0].model), 10)
+    fit_dec(straight, x, cfg, device="cpu", progress=False)
+
+    calls = {"n": 0}
+    real_step = dt.dec_step
+
+    def dies_in_block_three(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 12:
+            raise KeyboardInterrupt("simulated kill")
+        return real_step(*args, **kwargs)
+
+    ckpt = Checkpointer("dec-kill", {"case": "kill"}, root=tmp_path)
+    monkeypatch.setattr(dt, "dec_step", dies_in_block_three)
+    with pytest.raises(KeyboardInterrupt):
+        fit_dec(DEC(copy.deepcopy(pretrained[0].model), 10), x, cfg, device="cpu", checkpoint=ckpt,
+                progress=False, save_every_s=0.0)
+    monkeypatch.setattr(dt, "dec_step", real_step)
+    resumed = DEC(copy.deepcopy(pretrained[0].model), 10)
+    history = fit_dec(resumed, x, cfg, device="cpu", checkpoint=ckpt, progress=False)
+    assert history.resumed_from_iter == 10 and history.n_iter == 15
+    assert torch.equal(resumed.assignment.centers, straight.assignment.centers)
+    assert np.array_equal(predict_proba(resumed, x), predict_proba(straight, x))
