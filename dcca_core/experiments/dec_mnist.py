@@ -221,8 +221,9 @@ def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | Non
             fitted[kind] = model.fit(X, y)
             labels[kind] = model.labels_
         h = model.history_
+        reused = " (reused from checkpoint)" if h.resumed_from_iter == h.n_iter else ""
         say(f"[seed {seed}] {kind.upper()}: {h.n_iter} iterations, "
-            f"{'converged' if h.converged else 'stopped at max_iter'}: {seconds[kind]:.0f} s")
+            f"{'converged' if h.converged else 'stopped at max_iter'}{reused}: {seconds[kind]:.0f} s")
     with _Stage(seconds, cpu, "ae_umap"):
         labels["ae_umap"], manifold = umap_gmm(Z, k, n_neighbors=config.umap_neighbors,
                                                min_dist=config.umap_min_dist, seed=seed)
