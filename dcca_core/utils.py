@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "as_tensor", "Timer", "library_versions", "machine_info"]
+__all__ = ["set_seed", "get_device", "as_tensor", "check_2d", "Timer", "library_versions", "machine_info"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -64,6 +64,29 @@ def as_tensor(x: Any, device: str | torch.device = "cpu", dtype: torch.dtype = t
     if isinstance(x, torch.Tensor):
         return x.to(device=get_device(device), dtype=dtype)
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=get_device(device))
+
+
+def check_2d(X: Any, name: str = "X", *, finite: bool = True) -> torch.Tensor:
+    """NumPy array or tensor → 2-D real tensor (no copy); ValueError naming the argument and the
+    problem (dtype, shape, empty, and NaN/inf when `finite`)."""
+    if isinstance(X, torch.Tensor):
+        t = X.detach()
+    else:
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+        if arr.dtype.kind == "b" or arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.is_complex() or t.dtype == torch.bool:
+        raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
+    if finite and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return t
 
 
 class Timer:

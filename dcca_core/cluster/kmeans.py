@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..utils import get_device
+from ..utils import check_2d, get_device
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
@@ -62,23 +62,8 @@ def check_random_state(seed: Any) -> np.random.RandomState | np.random.Generator
 
 
 def _as_2d(X: Any, name: str = "X") -> torch.Tensor:
-    """NumPy array or tensor → 2-D real tensor without copying; ValueError naming what is wrong."""
-    if isinstance(X, torch.Tensor):
-        t = X.detach()
-    else:
-        arr = np.asarray(X)
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-        if arr.dtype == np.float16 or arr.dtype.kind == "b":
-            arr = arr.astype(np.float32)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.is_complex() or t.dtype == torch.bool:
-        raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")
-    if t.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
-    if t.shape[0] == 0 or t.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
-    return t
+    """The shared 2-D check without the finiteness pass, which KMeans does itself."""
+    return check_2d(X, name, finite=False)
 
 
 def _acc_device(device: torch.device) -> torch.device:

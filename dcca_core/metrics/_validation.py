@@ -7,27 +7,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..utils import check_2d
+
 
 def as_2d(X: Any, name: str = "X") -> torch.Tensor:
     """NumPy array or tensor → 2-D real tensor (no copy); rejects other shapes, empty and NaN/inf."""
-    if isinstance(X, torch.Tensor):
-        t = X.detach()
-    else:
-        arr = np.asarray(X)
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-        if arr.dtype.kind == "b" or arr.dtype == np.float16:
-            arr = arr.astype(np.float32)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.is_complex() or t.dtype == torch.bool:
-        raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")
-    if t.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
-    if t.shape[0] == 0 or t.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
-    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return t
+    return check_2d(X, name)
 
 
 def as_labels(labels: Any, n: int | None = None, name: str = "labels") -> np.ndarray:
