@@ -34,6 +34,19 @@ def test_params_files_exist_and_use_declared_names_only(notebook, profile):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_itself_sees_every_declared_parameter(notebook):
+    """A reader running `papermill book/X.ipynb out.ipynb -p name value` must not get a spurious
+    "Passed unknown parameter" warning: papermill cannot parse a line whose comment holds "=" ."""
+    from papermill.inspection import _infer_parameters
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    seen = {p.name for p in _infer_parameters(nb)}
+    assert sorted(set(declared_parameters(notebook)) - seen) == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_declares_profile_seed_and_device(notebook):
     declared = declared_parameters(notebook)
     assert {"profile", "seed", "device"} <= set(declared), f"declared: {', '.join(declared)}"
