@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["find_chromium", "RenderReport", "screenshot", "print_to_pdf", "image_variance", "pdf_page_count"]
+__all__ = ["find_chromium", "RenderReport", "screenshot", "rendered_dom", "print_to_pdf", "image_variance", "pdf_page_count"]
 
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
@@ -71,6 +71,15 @@ def screenshot(page: str | Path, png: str | Path, *, width: int = 1280, height: 
             console.append(f"{match['msg']} ({match['src']})")
     uncaught = [msg for msg in console if msg.startswith("Uncaught")]
     return RenderReport(png, console, uncaught)
+
+
+def rendered_dom(page: str | Path, *, timeout: float = 60) -> str:
+    """The page's DOM after its scripts ran (e.g. to see whether MathJax typeset the equations)."""
+    proc = _run(["--virtual-time-budget=10000", "--dump-dom", _as_url(page)], timeout)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"chromium dumped no DOM for {page} (exit {proc.returncode}):\n"
+                           + "\n".join(proc.stderr.splitlines()[-15:]))
+    return proc.stdout
 
 
 def print_to_pdf(page: str | Path, pdf: str | Path, *, timeout: float = 300) -> Path:

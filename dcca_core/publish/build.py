@@ -70,16 +70,17 @@ def _bundle_mathjax(src: Path, log: Log) -> None:
     mathjax = find_local_mathjax()
     if mathjax is None:
         return
-    # Not under _static/: jupyter-book would add every .js file there to every page (MathJax twice).
-    # Sphinx merges each html_static_path folder into the output's _static/.
+    # Not in html_static_path: jupyter-book adds every .js file found there to every page, so MathJax
+    # would load twice and raise "Cannot set property Package". html_extra_path copies the folder to
+    # the root of the HTML output (html/mathjax/...), which jupyter-book does not scan.
     target = src / "_mathjax" / "mathjax"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(mathjax / "tex-mml-chtml.js", target / "tex-mml-chtml.js")
     shutil.copytree(mathjax / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2")
     config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8")) or {}
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
-    sphinx_config.setdefault("mathjax_path", "mathjax/tex-mml-chtml.js")  # relative to _static/
-    sphinx_config["html_static_path"] = (["_static"] if (src / "_static").is_dir() else []) + ["_mathjax"]
+    sphinx_config.setdefault("mathjax_path", "../mathjax/tex-mml-chtml.js")  # relative to _static/
+    sphinx_config["html_extra_path"] = [*sphinx_config.get("html_extra_path", []), "_mathjax"]
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     log(f"MathJax served from the book (local copy: {mathjax})")
 

@@ -11,7 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from dcca_core.publish.browser import find_chromium, image_variance, screenshot
+from dcca_core.publish.browser import find_chromium, image_variance, rendered_dom, screenshot
+from dcca_core.publish.build import find_local_mathjax
 from dcca_core.publish.layout import BookLayout, chapters_in_toc
 
 pytestmark = pytest.mark.slow
@@ -106,3 +107,28 @@ def test_browser_renders_index_and_a_chapter_without_errors(built_book, tmp_path
         report = screenshot(page, tmp_path / f"{page.stem}.png", width=1280, height=1600, timeout=60)
         assert report.uncaught_errors == [], f"{page.name}: {report.uncaught_errors}"
         assert image_variance(report.png) > 0, f"{page.name} rendered blank"
+
+
+def _math_page(built_book) -> Path:
+    """The first executed chapter page with an equation."""
+    for chapter in built_book.chapters:
+        page = built_book.html / f"{chapter}.html"
+        if chapter not in built_book.failures and re.search(r'class="math', page.read_text(encoding="utf-8")):
+            return page
+    pytest.skip("no chapter page has an equation")
+
+
+def test_mathjax_is_loaded_once_per_page(built_book):
+    # Loaded twice, MathJax 3 raises "Cannot set property Package" and typesets nothing.
+    page = _math_page(built_book)
+    scripts = re.findall(r'<script[^>]*src="([^"]*(?:tex-mml-chtml|tex-chtml|MathJax)[^"]*)"', page.read_text(encoding="utf-8"))
+    assert len(scripts) == 1, f"{page.name}: {scripts}"
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed; offline equation check skipped")
+@pytest.mark.skipif(find_local_mathjax() is None, reason="no local MathJax (django-static-mathjax); pages use the CDN")
+def test_equations_are_typeset_offline(built_book):
+    # The local MathJax copy is served from the book, so equations render without network (and in the PDF).
+    page = _math_page(built_book)
+    dom = rendered_dom(page)
+    assert "<mjx-container" in dom, f"{page.name}: MathJax typeset no equation"
