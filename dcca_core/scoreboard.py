@@ -32,6 +32,7 @@ class MetricRow:
     seed: Any
     device: str
     wall_time_s: float | None
+    ours_std: float | None = None
 
     @property
     def difference(self) -> float | None:
@@ -79,12 +80,18 @@ def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
     metrics = _flatten(record.get("metrics") or {})
     # A published figure the run did not measure still gets a row (ours: n/a), so gaps show.
     metrics.update({name: None for name in published if name not in metrics})
+    # `<name>_std` (spread over seeds) is shown beside `<name>`, not as a row of its own.
+    stds = {name[:-4]: metrics[name] for name in metrics if name.endswith("_std") and name[:-4] in metrics}
     rows = []
     for metric, ours in metrics.items():
+        if metric.endswith("_std") and metric[:-4] in stds:
+            continue
         pub = published.get(metric)
         pub_value, source = (pub.get("value"), str(pub.get("source", ""))) if isinstance(pub, dict) else (pub, "")
+        std = stds.get(metric)
         rows.append(MetricRow(chapter, metric, ours, pub_value, source, str(record.get("profile", "?")),
-                              record.get("seed", "?"), str(record.get("device", "?")), record.get("wall_time_s")))
+                              record.get("seed", "?"), str(record.get("device", "?")), record.get("wall_time_s"),
+                              float(std) if _is_number(std) else None))
     return rows
 
 
@@ -121,26 +128,36 @@ def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
     return f"{{doc}}`{title} <{chapter}>`" if link else title
 
 
+def _ours(row: MetricRow) -> str:
+    """Our value, with its spread over seeds when the chapter ran several (mean ± std)."""
+    text = _num(row.ours)
+    return f"{text} ± {row.ours_std:.2g}" if row.ours_std is not None and _is_number(row.ours) else text
+
+
 def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool,
-           missing_text: str) -> list[str]:
-    """One row per chapter and metric; the chapter and its run (profile, seed, device, wall time) are
-    written on the chapter's first row only, so the groups read at a glance."""
+           missing_text: str, *, published_only: bool = False) -> list[str]:
+    """One row per chapter and metric (with `published_only`, just the metrics that have a published
+    figure); the chapter and its run (profile, seed, device, wall time) are written on the chapter's
+    first row only, so the groups read at a glance."""
     lines = ["::::{container} scoreboard", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for chapter in chapters:
         record = records.get(chapter)
         rows = metric_rows(chapter, record) if record else []
+        if published_only:
+            rows = [r for r in rows if r.published is not None]
         name = _chapter_link(chapter, titles, link)
         if not record:
             lines.append(f"| {name} | {missing_text} |" + " |" * (len(COLUMNS) - 2))
             continue
         if not rows:
-            lines.append(f"| {name} | (no scalar metrics) |" + " |" * (len(COLUMNS) - 2))
+            empty = "(no published figure to compare)" if published_only else "(no scalar metrics)"
+            lines.append(f"| {name} | {empty} |" + " |" * (len(COLUMNS) - 2))
         for k, r in enumerate(rows):
             diff = r.difference
             run = [f"**{r.profile}**" if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device),
                    format_seconds(r.wall_time_s)] if k == 0 else [""] * 4
             lines.append("| " + " | ".join([
-                name if k == 0 else "", _cell(r.metric), _num(r.ours),
+                name if k == 0 else "", _cell(r.metric), _ours(r),
                 _num(r.published) if r.published is not None else "—",
                 f"{diff:+.4g}" if diff is not None else "—", _cell(r.source) or "—", *run]) + " |")
     return lines + ["", "::::"]
@@ -166,7 +183,8 @@ def _provenance(chapters: list[str], records: dict[str, dict | None], titles: di
 
 def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full: dict[str, dict | None], *,
                       profile: str, titles: dict[str, str] | None = None, link: bool = True) -> str:
-    """The scoreboard page (MyST markdown): this build's numbers, then the kept paper-scale runs.
+    """The scoreboard page (MyST markdown): the kept paper-scale runs, this build's numbers, then every
+    metric of each chapter, folded.
 
     `current` holds this build's records (profile `profile`), `full` those from results/full/.
     Every chapter gets a row even when it has no results yet, so the page lists every chapter.
@@ -178,26 +196,44 @@ def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full
            "Every number in this book comes from a run of the chapter notebooks. This page puts each "
            "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
            "where the published figure comes from, the difference (ours − published) and how the run was "
-           "made (profile, seed, device, wall time).", ""]
-    if profile == "smoke" or "smoke" in profiles:
-        out += [":::{important}",
-                "**The figures in the first table come from the smoke profile**: each chapter ran on a "
-                "small subset of the data with few epochs, so that the whole book builds on an ordinary "
-                "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
-                "not expected to match the published numbers. Paper-scale runs (`make full`) are in the "
-                "second table, with their provenance.", ":::", ""]
-    else:
-        out += [":::{note}", f"This build was made with the **{profile}** profile (paper-scale settings).", ":::", ""]
-    out += [f"## This build ({profile} profile)", ""]
-    out += _table(chapters, current, titles, link, f"not run in the {profile} profile yet")
-    out += ["", "## Paper-scale runs (full profile)", ""]
+           "made (profile, seed, device, wall time). A value written `a ± b` is the mean ± standard "
+           "deviation over the chapter's seeds.", ""]
+
+    out += ["## Paper-scale runs (full profile)", ""]
     if any(full.get(c) for c in chapters):
         out += ["Kept in `results/full/` by `make full` (never edited by hand); the provenance of each run "
                 "follows the table.", ""]
-        out += _table(chapters, full, titles, link, "no full-profile run recorded yet")
+        out += _table(chapters, full, titles, link, "no full-profile run recorded yet", published_only=True)
         out += ["", "Provenance of the paper-scale runs:", ""]
         out += _provenance(chapters, full, titles, link)
     else:
         out += ["No paper-scale run has been recorded yet: `make full` runs every chapter with the settings "
                 "of `book/params/full/` and keeps the results in `results/full/`."]
+
+    out += ["", f"## This build ({profile} profile)", ""]
+    if profile == "smoke" or "smoke" in profiles:
+        out += [":::{important}",
+                "**The figures in this table come from the smoke profile**: each chapter ran on a "
+                "small subset of the data with few epochs, so that the whole book builds on an ordinary "
+                "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
+                "not expected to match the published numbers (the paper-scale runs are above).", ":::", ""]
+    else:
+        out += [":::{note}", f"This build was made with the **{profile}** profile (paper-scale settings).", ":::", ""]
+    out += _table(chapters, current, titles, link, f"not run in the {profile} profile yet", published_only=True)
+
+    out += ["", "## Every metric", "",
+            "The tables above keep the metrics that have a published figure. Each chapter's results file "
+            "holds more (baselines, other metrics, timings); all its scalar metrics are here, folded.", ""]
+    for chapter in chapters:
+        parts = [(label, recs[chapter]) for label, recs in (("full profile", full), (f"this build ({profile})", current))
+                 if recs.get(chapter)]
+        if not parts:
+            continue
+        title = _cell(titles.get(chapter, chapter)).replace("`", "'")
+        out += [f":::::{{dropdown}} {title}: every metric", ""]
+        for label, record in parts:
+            out += [f"**{label[0].upper() + label[1:]}**", ""]
+            out += _table([chapter], {chapter: record}, titles, False, "")
+            out += [""]
+        out += [":::::", ""]
     return "\n".join(out) + "\n"

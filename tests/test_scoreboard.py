@@ -92,3 +92,22 @@ def test_a_published_figure_without_our_metric_still_gets_a_row():
     record["published"]["nmi"] = {"value": 0.8, "source": "paper"}
     rows = {r.metric: r for r in metric_rows("c", record)}
     assert rows["nmi"].ours is None and rows["nmi"].published == 0.8 and rows["nmi"].difference is None
+
+
+def test_spread_over_seeds_is_shown_beside_the_mean_not_as_a_row():
+    record = _record(acc=0.78, acc_std=0.0217, nmi=0.7)
+    rows = {r.metric: r for r in metric_rows("c", record)}
+    assert set(rows) == {"acc", "nmi"} and rows["acc"].ours_std == pytest.approx(0.0217)
+    page = render_scoreboard(["c"], {"c": record}, {}, profile="smoke")
+    assert "| acc | 0.78 ± 0.022 | 0.843 | -0.063 |" in page and "acc_std" not in page
+
+
+def test_headline_tables_keep_published_metrics_and_every_metric_is_folded_below():
+    page = render_scoreboard(["c"], {"c": _record(acc=0.8, nmi=0.7)}, {"c": _record("full", acc=0.84, nmi=0.8)},
+                             profile="smoke", titles={"c": "DEC"})
+    headline, folded = page.split("## Every metric")
+    assert "| nmi |" not in headline and headline.count("| acc |") == 2
+    assert headline.index("## Paper-scale runs") < headline.index("## This build (smoke profile)")
+    assert ":::::{dropdown} DEC: every metric" in folded
+    assert folded.index("**Full profile**") < folded.index("**This build (smoke)**")
+    assert "| nmi | 0.8 |" in folded and "| nmi | 0.7 |" in folded
