@@ -236,7 +236,7 @@ def test_a_hung_cell_times_out_naming_the_cell(tiny_book):
     assert "Timeout" in info.value.error
 
 
-def test_a_local_mathjax_is_bundled_outside_static_and_configured(tiny_book, tmp_path, monkeypatch):
+def test_a_local_mathjax_is_bundled_outside_static_paths_and_configured(tiny_book, tmp_path, monkeypatch):
     layout = tiny_book()
     es5 = tmp_path / "mathjax-es5"
     (es5 / "output" / "chtml" / "fonts" / "woff-v2").mkdir(parents=True)
@@ -246,10 +246,29 @@ def test_a_local_mathjax_is_bundled_outside_static_and_configured(tiny_book, tmp
     src = stage_book(layout, "smoke", log=None)
     import yaml
     config = yaml.safe_load((src / "_config.yml").read_text())["sphinx"]["config"]
-    assert config["mathjax_path"] == "mathjax/tex-mml-chtml.js"
-    assert config["html_static_path"] == ["_mathjax"]  # the tiny book has no _static/
+    # Copied to the output's root, outside html_static_path: jupyter-book would add every .js found
+    # there to each page, and MathJax loaded twice fails ("Cannot set property Package").
+    assert config["mathjax_path"] == "../mathjax/tex-mml-chtml.js"  # relative to _static/
+    assert config["html_extra_path"] == ["_mathjax"] and "html_static_path" not in config
     assert (src / "_mathjax" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").exists()
     monkeypatch.setenv("DCCA_MATHJAX_DIR", str(tmp_path / "nowhere"))
     src = stage_book(layout, "smoke", log=None)
     if find_local_mathjax() is None:  # no django-static-mathjax installed either: the CDN default
         assert "mathjax_path" not in (src / "_config.yml").read_text()
+
+
+def test_kernels_run_without_progress_bars_and_the_environment_is_restored(tiny_book, monkeypatch):
+    # tqdm without ipywidgets writes each update as text into the executed notebook.
+    import os
+
+    from dcca_core.publish.execute import _kernel_environment
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    layout = tiny_book()
+    with _kernel_environment(layout):
+        assert os.environ["TQDM_DISABLE"] == "1" and os.environ["PYTHONHASHSEED"] == "0"
+        import subprocess
+        import sys
+        # tqdm reads TQDM_* when it is imported, as a fresh kernel does
+        probe = "from tqdm.auto import tqdm; print(tqdm(range(3)).disable)"
+        assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+    assert "TQDM_DISABLE" not in os.environ

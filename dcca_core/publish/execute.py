@@ -129,13 +129,16 @@ def is_up_to_date(layout: BookLayout, chapter: str, profile: str, key: str,
 
 @contextlib.contextmanager
 def _kernel_environment(layout: BookLayout) -> Iterator[None]:
-    """Environment the kernel inherits: where results go, a fixed hash seed, the inline plot backend.
+    """Environment the kernel inherits: where results go, a fixed hash seed, the inline plot backend,
+    and no tqdm progress bars.
 
     MPLBACKEND is set explicitly because a caller (pytest's conftest) may have set it to Agg, and
-    with Agg a notebook shows no figures at all.
+    with Agg a notebook shows no figures at all. Without ipywidgets, tqdm writes every update as a
+    line of text into the executed notebook (thousands of lines per training run); the runner
+    reports progress per cell instead. Run interactively, the chapters keep their progress bars.
     """
     wanted = {"DCCA_RESULTS_DIR": str(layout.results_dir), "PYTHONHASHSEED": "0",
-              "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
     saved = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:
