@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "as_tensor", "check_2d", "Timer", "library_versions", "machine_info"]
+__all__ = ["set_seed", "get_device", "accumulator_device", "as_tensor", "check_2d", "Timer", "library_versions", "machine_info"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -57,6 +57,11 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but CUDA is not available here")
     return resolved
+
+
+def accumulator_device(device: torch.device) -> torch.device:
+    """Where float64 accumulations run: the device itself, except MPS (no float64) → CPU."""
+    return torch.device("cpu") if device.type == "mps" else device
 
 
 def as_tensor(x: Any, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:

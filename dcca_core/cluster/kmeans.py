@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..utils import check_2d, get_device
+from ..utils import accumulator_device, check_2d, get_device
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
@@ -64,11 +64,6 @@ def check_random_state(seed: Any) -> np.random.RandomState | np.random.Generator
 def _as_2d(X: Any, name: str = "X") -> torch.Tensor:
     """The shared 2-D check without the finiteness pass, which KMeans does itself."""
     return check_2d(X, name, finite=False)
-
-
-def _acc_device(device: torch.device) -> torch.device:
-    """Where float64 accumulations run: the device itself, except MPS (no float64) → CPU."""
-    return torch.device("cpu") if device.type == "mps" else device
 
 
 @dataclass
@@ -295,7 +290,7 @@ class KMeans:
     def _prepare(self, Xt: torch.Tensor, mean: torch.Tensor | None, device: torch.device) -> _Data:
         """Centre X in float64 (on its mean unless given), keep it as float32 on the device; reject NaN/inf."""
         n, d = Xt.shape
-        acc = _acc_device(device)
+        acc = accumulator_device(device)
         rows = max(1, min(n, self.chunk_bytes // (8 * d)))
         if mean is None:
             total = torch.zeros(d, dtype=torch.float64, device=acc)

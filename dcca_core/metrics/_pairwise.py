@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..utils import get_device
+from ..utils import accumulator_device, get_device
 
 UNIT = 2.0 ** -24      # float32 unit roundoff
 
@@ -49,7 +49,7 @@ def centre(Xt: torch.Tensor, device: str | torch.device = "auto", rows: int = 40
     Writing the rows in their final order avoids a second full copy of the data.
     """
     dev = get_device(device)
-    acc = torch.device("cpu") if dev.type == "mps" else dev
+    acc = accumulator_device(dev)
     n, d = Xt.shape
     mean = column_mean(Xt, acc, rows) if mean is None else mean
     idx = None if order is None else torch.as_tensor(order, device=Xt.device)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..utils import get_device
+from ..utils import accumulator_device, get_device
 from ._pairwise import UNIT, centre, column_mean, exact_sq_dists
 from ._validation import as_2d, as_labels
 
@@ -61,7 +61,7 @@ def dunn_index(X: Any, labels: Any, kind: str = "classic", *, device: str = "aut
 def _centroid_terms(Xt: torch.Tensor, inv: np.ndarray, k: int, device: Any) -> tuple[float, float]:
     """Smallest centroid-centroid distance and largest point-to-own-centroid distance, float64."""
     dev = get_device(device)
-    acc = torch.device("cpu") if dev.type == "mps" else dev
+    acc = accumulator_device(dev)
     lab = torch.as_tensor(inv, device=acc)
     n, d = Xt.shape
     sums = torch.zeros((k, d), dtype=torch.float64, device=acc)
@@ -92,7 +92,7 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
     prune = (n >= 4096 and d >= 64) if prune is None else prune
     bounds = np.r_[0, np.cumsum(np.bincount(inv, minlength=k))]
     dev = get_device(device)
-    acc = torch.device("cpu") if dev.type == "mps" else dev
+    acc = accumulator_device(dev)
     mean = column_mean(Xt, acc)
     if prune:
         V = _basis(Xt, mean, min(64, d // 4), dev)
