@@ -21,6 +21,18 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MPLBACKEND", "Agg")  # the executor gives notebook kernels the inline backend
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models: one torch thread avoids OpenMP spin-waits on a busy 2-core box (30x slower
+    otherwise). Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def book_layout():
     """The checkout's book: book/, _build/, results/, _config.yml, _toc.yml."""

@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from dcca_core.anomaly.detection_metrics import flag_everything  # noqa: E402
 from dcca_core.data import load_skab, load_tep  # noqa: E402
@@ -22,12 +21,7 @@ TINY = DCCAConfig(n_filters=2, latent_dim=4, kernel_size=3, pretrain_epochs=2, j
                   batch_size=256, kmeans_n_init=2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

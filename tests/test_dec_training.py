@@ -12,13 +12,7 @@ from dcca_core.models.dec import DEC, kl_divergence, target_distribution
 SMALL = SDAEConfig(dims=(784, 64, 32, 8), layerwise_epochs=2, finetune_epochs=3, batch_size=64, lr=1e-3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one thread avoids OpenMP spin-waits on a busy 2-core box (30x slower otherwise)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
