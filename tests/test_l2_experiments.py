@@ -136,6 +136,8 @@ def test_training_log_tells_trained_from_reused_models(mnist_small):
     assert log["again"]["AE"] == {"seconds": first.history.seconds, "reused": True}  # the stored cost
     assert log["paper"] == {"3": {"seconds": 2.5, "reused": True}} and log["reused_any"] is True
     assert ch3.training_log(clustering=[first])["reused_any"] is False
+    old = ch3.AnomalyRun(4, "paper", np.array([True, False]), {}, train_seconds=0.0, reused=True)
+    assert ch3.training_log(paper=[old])["paper"]["4"] == {"seconds": None, "reused": True}  # unknown, not 0
 
 
 def test_clustering_experiment_beats_chance_on_real_digits(mnist_small):

@@ -347,16 +347,18 @@ def _reused(history: TrainHistory, epochs: int) -> bool:
 def training_log(**groups: Iterable[ClusteringResult | AnomalyRun]) -> dict[str, Any]:
     """What each group of models cost to train, for the results file: per model (clustering: by
     label; anomaly runs: by digit) the training seconds kept in its checkpoint and whether this run
-    reused it, plus `reused_any`: when True, the run's wall time leaves out that training."""
+    reused it, plus `reused_any`: when True, the run's wall time leaves out that training. A reused
+    checkpoint written before training times were stored has seconds None (unknown), not 0."""
     log: dict[str, Any] = {}
     for group, items in groups.items():
         entries = {}
         for item in items:
             if isinstance(item, AnomalyRun):
-                entries[str(item.digit)] = {"seconds": item.train_seconds, "reused": item.reused}
+                name, seconds, reused = str(item.digit), item.train_seconds, item.reused
             else:
-                entries[item.config.label] = {"seconds": item.history.seconds,
-                                              "reused": _reused(item.history, item.config.epochs)}
+                name, seconds = item.config.label, item.history.seconds
+                reused = _reused(item.history, item.config.epochs)
+            entries[name] = {"seconds": None if reused and not seconds else seconds, "reused": reused}
         log[group] = entries
     log["reused_any"] = any(e["reused"] for g in log.values() for e in g.values())
     return log
