@@ -123,6 +123,21 @@ def format_seconds(seconds: float | None) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
+def reused_checkpoints(record: dict[str, Any]) -> bool:
+    """True when the run's `extra` says it reused a trained model (a key containing "reused" set to
+    True, at any depth): its wall time then leaves out that training."""
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            return any((value is True and "reused" in str(key)) or walk(value) for key, value in node.items())
+        return isinstance(node, list) and any(walk(item) for item in node)
+    return walk(record.get("extra") or {})
+
+
+def _wall_time(record: dict[str, Any]) -> str:
+    text = format_seconds(record.get("wall_time_s"))
+    return f"{text} (reused checkpoints)" if reused_checkpoints(record) else text
+
+
 def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
     title = _cell(titles.get(chapter, chapter)).replace("<", "&lt;").replace("`", "'")
     return f"{{doc}}`{title} <{chapter}>`" if link else title
@@ -155,7 +170,7 @@ def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[st
         for k, r in enumerate(rows):
             diff = r.difference
             run = [f"**{r.profile}**" if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device),
-                   format_seconds(r.wall_time_s)] if k == 0 else [""] * 4
+                   _wall_time(record)] if k == 0 else [""] * 4
             lines.append("| " + " | ".join([
                 name if k == 0 else "", _cell(r.metric), _ours(r),
                 _num(r.published) if r.published is not None else "—",
@@ -177,7 +192,7 @@ def _provenance(chapters: list[str], records: dict[str, dict | None], titles: di
         lines.append(f"| {_chapter_link(chapter, titles, link)} | `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
                      f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
                      f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
-                     f"| {format_seconds(rec.get('wall_time_s'))} |")
+                     f"| {_wall_time(rec)} |")
     return lines + ["", "::::"]
 
 
@@ -196,7 +211,8 @@ def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full
            "Every number in this book comes from a run of the chapter notebooks. This page puts each "
            "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
            "where the published figure comes from, the difference (ours − published) and how the run was "
-           "made (profile, seed, device, wall time). A value written `a ± b` is the mean ± standard "
+           "made (profile, seed, device, wall time; *reused checkpoints* marks a run that loaded models "
+           "trained by an earlier run, so its time leaves out their training). A value written `a ± b` is the mean ± standard "
            "deviation over the chapter's seeds.", ""]
 
     out += ["## Paper-scale runs (full profile)", ""]

@@ -17,9 +17,10 @@ from tqdm.auto import tqdm
 from .checkpoints import Checkpointer
 from .utils import Timer, as_tensor, get_device
 
-__all__ = ["TrainHistory", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer"]
+__all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer"]
 
 LossFn = Callable[[nn.Module, torch.Tensor], "tuple[torch.Tensor, dict[str, float]]"]
+EpochHook = Callable[[int, nn.Module, "TrainHistory"], None]
 
 
 @dataclass
@@ -29,7 +30,7 @@ class TrainHistory:
     epoch_loss: list[float] = field(default_factory=list)
     logs: list[dict[str, float]] = field(default_factory=list)
     resumed_from_epoch: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the epochs run, summed across resumes (stored in the checkpoint)
 
 
 def reconstruction_loss(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -62,11 +63,12 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
                     optimizer: str = "adam", loss_fn: LossFn | None = None, device: str = "auto",
                     seed: int = 0, checkpoint: Checkpointer | None = None, desc: str = "",
                     weight_decay: float = 0.0, progress: bool = True,
-                    on_epoch_end: Callable[[int, nn.Module, TrainHistory], None] | None = None) -> TrainHistory:
+                    on_epoch_end: EpochHook | None = None) -> TrainHistory:
     """Train `model` on `X` for `epochs` epochs of shuffled mini-batches; return the history.
 
     With a `checkpoint`, the state is saved after every epoch and a later call with the same config
-    resumes from it (or returns at once when training had finished).
+    resumes from it (or returns at once when training had finished). `on_epoch_end(epoch, model,
+    history)` runs after the epoch is timed and before it is saved, so what it logs is checkpointed.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs ≥ 0 and batch_size ≥ 1, got epochs={epochs}, batch_size={batch_size}")
@@ -85,8 +87,8 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
             history = state["history"]
             start_epoch = history.resumed_from_epoch = state["epoch"]
     n = data.shape[0]
-    with Timer() as timer:
-        for epoch in range(start_epoch, epochs):
+    for epoch in range(start_epoch, epochs):
+        with Timer() as timer:
             torch.manual_seed(seed * 100_003 + epoch)  # same batches and dropout masks after a resume
             order = torch.randperm(n)
             model.train()
@@ -110,12 +112,12 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
                     totals[key] = totals.get(key, 0.0) + float(value) * m
             history.epoch_loss.append(loss_sum / seen)
             history.logs.append({k: v / seen for k, v in totals.items()})
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, model, history)
-            if checkpoint is not None:
-                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                 "epoch": epoch + 1, "history": history})
-    history.seconds += timer.seconds
+        history.seconds += timer.seconds  # saved with the checkpoint, so a reused model keeps its cost
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model, history)
+        if checkpoint is not None:
+            checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                             "epoch": epoch + 1, "history": history})
     model.eval()
     return history
 

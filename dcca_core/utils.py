@@ -8,14 +8,16 @@ from __future__ import annotations
 import os
 import platform
 import random
+import contextlib
 import time
 from importlib import metadata
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "accumulator_device", "as_tensor", "check_2d", "Timer", "library_versions", "machine_info"]
+__all__ = ["set_seed", "get_device", "accumulator_device", "as_tensor", "check_2d", "Timer", "keep_torch_threads",
+           "library_versions", "machine_info"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -104,6 +106,18 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
+
+
+@contextlib.contextmanager
+def keep_torch_threads() -> Iterator[None]:
+    """Restore torch's intra-op thread count on exit. Running UMAP (numba's OpenMP layer shares the
+    OpenMP pool with torch) raises it to the number of cores, even under OMP_NUM_THREADS=1; two jobs
+    sharing the cores then oversubscribe them and every later torch step runs several times slower."""
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 _VERSIONED = ("python", "dcca_core", "torch", "numpy", "scipy", "scikit-learn", "pandas",

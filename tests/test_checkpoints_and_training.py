@@ -69,6 +69,8 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
         fit_autoencoder(interrupted, _data(), epochs=4, batch_size=16, checkpoint=ckpt, loss_fn=flaky_loss,
                         progress=False)
     assert ckpt.load()["epoch"] == 2
+    saved_seconds = ckpt.load()["history"].seconds
+    assert saved_seconds > 0  # the time of the two finished epochs is kept with them
 
     torch.manual_seed(123)  # a fresh process would not share the first run's RNG state
     resumed = TinyAE()
@@ -76,9 +78,12 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     assert history.resumed_from_epoch == 2 and len(history.epoch_loss) == 4
     assert torch.equal(_weights(resumed), _weights(reference))
 
-    again = TinyAE()  # finished: loading returns at once with the same weights
-    fit_autoencoder(again, _data(), epochs=4, batch_size=16, checkpoint=ckpt, progress=False)
+    assert history.seconds > saved_seconds  # resumed epochs add to the stored time
+
+    again = TinyAE()  # finished: loading returns at once with the same weights and the stored time
+    reused = fit_autoencoder(again, _data(), epochs=4, batch_size=16, checkpoint=ckpt, progress=False)
     assert torch.equal(_weights(again), _weights(reference))
+    assert reused.resumed_from_epoch == 4 and reused.seconds == history.seconds
 
 
 def test_corrupt_checkpoint_and_other_config_are_reported(tmp_path):

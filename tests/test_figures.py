@@ -41,6 +41,26 @@ def test_embed_2d_tsne_shape_and_determinism(digits):
         embed_2d(X[:3])
 
 
+def test_umap_leaves_torch_on_the_threads_it_had(digits):
+    """numba's OpenMP layer raised torch to one thread per core under UMAP (seen: 1 → 2), which made
+    the rest of chapter 2 oversubscribe the cores; both UMAP calls restore the count."""
+    import torch
+
+    from dcca_core.experiments.dec_mnist import umap_gmm
+
+    x, _ = digits
+    X = (x.reshape(60, -1) / 255.0).astype(np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a = embed_2d(X, method="umap", random_state=0)
+        assert a.shape == (60, 2) and torch.get_num_threads() == 1
+        labels, manifold = umap_gmm(X, 3, n_neighbors=10, seed=0)
+        assert labels.shape == (60,) and manifold.shape == (60, 3) and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_scatter_clusters_one_or_two_panels(digits):
     _, y = digits
     emb = np.random.default_rng(0).normal(size=(60, 2))

@@ -1,4 +1,7 @@
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -122,6 +125,21 @@ def test_training_is_checkpointed_and_reused(mnist_small):
         assert torch.equal(a, b)
 
 
+def test_training_log_tells_trained_from_reused_models(mnist_small):
+    X, y = mnist_small[0][:128], mnist_small[1][:128]
+    cfg = ch3.AEConfig(arch="dense", epochs=1, batch_size=64)
+    first = ch3.clustering_experiment(X, y, cfg, n_init=1, progress=False)
+    second = ch3.clustering_experiment(X, y, cfg, n_init=1, progress=False)
+    run = ch3.AnomalyRun(3, "paper", np.array([True, False]), {}, train_seconds=2.5, reused=True)
+    log = ch3.training_log(clustering=[first], again=[second], paper=[run])
+    assert log["clustering"]["AE"]["reused"] is False and log["clustering"]["AE"]["seconds"] > 0
+    assert log["again"]["AE"] == {"seconds": first.history.seconds, "reused": True}  # the stored cost
+    assert log["paper"] == {"3": {"seconds": 2.5, "reused": True}} and log["reused_any"] is True
+    assert ch3.training_log(clustering=[first])["reused_any"] is False
+    old = ch3.AnomalyRun(4, "paper", np.array([True, False]), {}, train_seconds=0.0, reused=True)
+    assert ch3.training_log(paper=[old])["paper"]["4"] == {"seconds": None, "reused": True}  # unknown, not 0
+
+
 def test_clustering_experiment_beats_chance_on_real_digits(mnist_small):
     X, y = mnist_small
     cfg = ch3.AEConfig(arch="conv", bottleneck_norm="l2", epochs=1, batch_size=32)
@@ -132,6 +150,29 @@ def test_clustering_experiment_beats_chance_on_real_digits(mnist_small):
     table = ch3.clustering_table([result])
     assert table.loc["CAE-l2", "acc"] == pytest.approx(result.acc)
     assert ch3.clustering_metrics([result]) == {"acc_cae_l2": result.acc, "nmi_cae_l2": result.nmi}
+
+
+def test_training_length_curve_passes_through_the_shorter_runs(mnist_small):
+    """The curve's point at epoch e is the clustering experiment trained for e epochs, bit for bit."""
+    X, y = mnist_small[0][:256], mnist_small[1][:256]
+    cfg = ch3.AEConfig(arch="conv", bottleneck_norm="l2", epochs=99, batch_size=64)
+    curve = ch3.training_length_curve(X, y, cfg, [3, 1], n_init=2, progress=False)
+    assert curve["epoch"].tolist() == [1, 3] and (curve["model"] == "CAE-l2").all()
+    assert curve["seconds"].is_monotonic_increasing and (curve["seconds"] > 0).all()
+    for epoch in (1, 3):
+        direct = ch3.clustering_experiment(X, y, replace(cfg, epochs=epoch), n_init=2, progress=False)
+        row = curve.set_index("epoch").loc[epoch]
+        assert row["acc"] == direct.acc and row["nmi"] == direct.nmi
+        assert row["loss"] == direct.history.epoch_loss[-1]
+    again = ch3.training_length_curve(X, y, cfg, [1, 3], n_init=2, progress=False)  # from the checkpoint
+    assert again["reused"].all() and not curve["reused"].any()
+    pd.testing.assert_frame_equal(again.drop(columns="reused"), curve.drop(columns="reused"))
+    assert ch3.length_metrics(curve) == {"longest_acc_cae_l2": curve["acc"].iloc[-1],
+                                         "longest_nmi_cae_l2": curve["nmi"].iloc[-1]}
+    with pytest.raises(ValueError, match="eval_epochs"):
+        ch3.training_length_curve(X, y, cfg, [0, 2], progress=False)
+    with pytest.raises(ValueError, match="labels"):
+        ch3.training_length_curve(X, y[:10], cfg, [1], progress=False)
 
 
 def test_anomaly_run_scores_every_test_image_four_ways(mnist_small):
@@ -159,3 +200,7 @@ def test_plots_return_figures(mnist_small):
     assert len(fig.axes) == 1
     fig2 = ch3.plot_extremes(X[:50], np.linspace(0, 1, 50), y[:50], n=4)
     assert len(fig2.axes) == 8
+    curve = pd.DataFrame({"model": ["CAE", "CAE", "CAE-l2", "CAE-l2"], "epoch": [1, 2, 1, 2],
+                          "acc": [0.5, 0.6, 0.55, 0.7]})
+    fig3 = ch3.plot_training_length(curve, published={"CAE-l2": 0.95})
+    assert [line.get_label() for line in fig3.axes[0].lines] == ["CAE", "CAE-l2", "CAE-l2, published"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dcca_core.scoreboard import format_seconds, load_records, metric_rows, render_scoreboard
+from dcca_core.scoreboard import format_seconds, load_records, metric_rows, render_scoreboard, reused_checkpoints
 
 
 def _record(profile="smoke", **metrics):
@@ -59,6 +59,17 @@ def test_full_runs_are_shown_with_their_provenance():
     assert "| acc | 0.84 | 0.843 | -0.003 |" in full_part and "| full |" in full_part
     assert "`0123456789ab+dirty`" in full_part and "2025-11-26T01:00:00+00:00" in full_part
     assert "x86_64, 2 cores" in full_part and "2.13.0" in full_part
+
+
+def test_a_run_that_reused_checkpoints_says_so_beside_its_wall_time():
+    fresh = _record("full", acc=0.84)
+    reused = {**fresh, "extra": {"runs": [{"dataset": "mnist", "autoencoder_reused": True}]}}
+    assert not reused_checkpoints(fresh) and reused_checkpoints(reused)
+    assert not reused_checkpoints({**fresh, "extra": {"training": {"reused_any": False}, "note": "reused"}})
+    page = render_scoreboard(["02_dec_mnist"], {"02_dec_mnist": None}, {"02_dec_mnist": reused}, profile="smoke")
+    assert page.count("1 min 15 s (reused checkpoints)") == 3  # headline table, provenance, every-metric table
+    assert "(reused checkpoints)" not in render_scoreboard(["02_dec_mnist"], {"02_dec_mnist": None},
+                                                           {"02_dec_mnist": fresh}, profile="smoke")
 
 
 def test_full_profile_build_does_not_claim_smoke():

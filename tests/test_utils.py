@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from dcca_core.utils import Timer, as_tensor, get_device, library_versions, set_seed
+from dcca_core.utils import Timer, as_tensor, get_device, keep_torch_threads, library_versions, set_seed
 
 
 def _small_run(seed: int) -> torch.Tensor:
@@ -51,3 +51,12 @@ def test_library_versions_names_torch():
     versions = library_versions()
     assert versions["torch"].startswith("2.")
     assert "python" in versions
+
+
+def test_keep_torch_threads_restores_the_count_even_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError):
+        with keep_torch_threads():
+            torch.set_num_threads(before + 1)
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == before

@@ -98,8 +98,10 @@ def umap_gmm(Z: np.ndarray, n_clusters: int, *, n_neighbors: int = 20, min_dist:
     Gaussian mixture. Returns (labels, the UMAP manifold)."""
     import umap
     from sklearn.mixture import GaussianMixture
-    manifold = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_components=n_components or n_clusters,
-                         metric="euclidean", random_state=seed).fit_transform(Z)
+    from ..utils import keep_torch_threads
+    with keep_torch_threads():
+        manifold = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_components=n_components or n_clusters,
+                             metric="euclidean", random_state=seed).fit_transform(Z)
     gmm = GaussianMixture(n_clusters, covariance_type="full", random_state=seed).fit(manifold)
     return gmm.predict(manifold), manifold
 

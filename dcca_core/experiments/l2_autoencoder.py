@@ -29,13 +29,14 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
-from ..training import TrainHistory, encode, fit_autoencoder
+from ..training import EpochHook, TrainHistory, encode, fit_autoencoder
 from ..utils import set_seed
 
 __all__ = [
     "AEConfig", "ClusteringResult", "AnomalyRun", "SCORE_NAMES", "PROTOCOLS", "PUBLISHED",
     "scale_images", "data_fingerprint", "stratified_subset", "build_autoencoder", "train_autoencoder",
-    "kmeans_on_codes", "clustering_experiment", "anomaly_split", "anomaly_run", "anomaly_protocol",
+    "kmeans_on_codes", "clustering_experiment", "training_length_curve", "plot_training_length",
+    "training_log", "length_metrics", "anomaly_split", "anomaly_run", "anomaly_protocol",
     "auc_table", "clustering_table", "clustering_metrics", "anomaly_metrics", "extreme_indices",
     "plot_auc_bars", "plot_extremes",
 ]
@@ -124,6 +125,8 @@ class AnomalyRun:
     scores: dict[str, np.ndarray]  # name → (n_test,) anomaly score, higher = more anomalous
     auc: dict[str, float] = field(default_factory=dict)
     n_train: int = 0
+    train_seconds: float = 0.0  # both models' training time (kept in their checkpoints)
+    reused: bool = False  # both models came finished from checkpoints
 
 
 def scale_images(images: Any) -> np.ndarray:
@@ -155,18 +158,24 @@ def build_autoencoder(cfg: AEConfig, input_shape: tuple[int, ...] = (28, 28)) ->
 
 
 def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", progress: bool = True,
-                      checkpoint: bool = True, desc: str = "") -> tuple[nn.Module, TrainHistory]:
-    """Seed, build and train an autoencoder on X (float, [0, 1]); reuse a finished checkpoint if any."""
+                      checkpoint: bool = True, desc: str = "", on_epoch_end: EpochHook | None = None,
+                      key_extra: dict[str, Any] | None = None) -> tuple[nn.Module, TrainHistory]:
+    """Seed, build and train an autoencoder on X (float, [0, 1]); reuse a finished checkpoint if any.
+
+    `on_epoch_end` runs after each epoch (see `fit_autoencoder`); `key_extra` joins the checkpoint key
+    when that hook stores something in the history, so a checkpoint is reused only with the same hook.
+    """
     X = np.asarray(X, dtype=np.float32)
     set_seed(cfg.seed)
     model = build_autoencoder(cfg, X.shape[1:])
     ckpt = None
     if checkpoint:
-        key = {"chapter": "03_l2_autoencoder", **asdict(cfg), "data": data_fingerprint(X), "n": int(len(X))}
+        key = {"chapter": "03_l2_autoencoder", **asdict(cfg), "data": data_fingerprint(X), "n": int(len(X)),
+               **(key_extra or {})}
         ckpt = Checkpointer(f"l2ae-{cfg.label}", key)
     history = fit_autoencoder(model, X, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                               device=device, seed=cfg.seed, checkpoint=ckpt, desc=desc or cfg.label,
-                              progress=progress)
+                              progress=progress, on_epoch_end=on_epoch_end)
     return model, history
 
 
@@ -188,6 +197,62 @@ def clustering_experiment(X: np.ndarray, y: np.ndarray, cfg: AEConfig, *, n_clus
     clusters = km.labels_
     return ClusteringResult(cfg, float(cluster_accuracy(y, clusters)), float(nmi(y, clusters)), codes,
                             clusters, km.cluster_centers_, history, model)
+
+
+def training_length_curve(X: np.ndarray, y: np.ndarray, cfg: AEConfig, eval_epochs: Iterable[int], *,
+                          n_clusters: int = 10, n_init: int = 10, device: str = "auto",
+                          progress: bool = True) -> pd.DataFrame:
+    """Accuracy and NMI of k-means on the codes after each epoch in `eval_epochs`, from one training
+    run of `cfg` lasting max(eval_epochs) epochs (`cfg.epochs` is ignored).
+
+    Every epoch reseeds from (seed, epoch), so the point at epoch e is exactly what
+    `clustering_experiment` gives for the same config trained for e epochs. The evaluations are stored
+    in the checkpointed history: a rerun reuses them without training or clustering again.
+    Returns one row per evaluated epoch: model, epoch, loss, acc, nmi, seconds (training so far) and
+    reused (True when the whole run came from a checkpoint).
+    """
+    epochs = sorted({int(e) for e in eval_epochs})
+    if not epochs or epochs[0] < 1:
+        raise ValueError(f"eval_epochs must be one or more epochs ≥ 1, got {list(eval_epochs)!r}")
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels")
+    X = np.asarray(X, dtype=np.float32)
+    cfg = replace(cfg, epochs=epochs[-1])
+
+    def evaluate(epoch: int, model: nn.Module, history: TrainHistory) -> None:
+        if epoch + 1 in epochs:
+            clusters = kmeans_on_codes(encode(model, X, device=device), n_clusters, seed=cfg.seed,
+                                       n_init=n_init, device=device).labels_
+            history.logs[-1].update(acc=float(cluster_accuracy(y, clusters)), nmi=float(nmi(y, clusters)),
+                                    seconds=history.seconds)
+
+    _, history = train_autoencoder(X, cfg, device=device, progress=progress, on_epoch_end=evaluate,
+                                   key_extra={"eval_epochs": epochs, "n_clusters": int(n_clusters),
+                                              "n_init": int(n_init)}, desc=f"{cfg.label} (length study)")
+    rows = [{"model": cfg.label, "epoch": e + 1, "loss": history.epoch_loss[e], "acc": logs["acc"],
+             "nmi": logs["nmi"], "seconds": logs["seconds"], "reused": _reused(history, cfg.epochs)}
+            for e, logs in enumerate(history.logs) if "acc" in logs]
+    return pd.DataFrame(rows)
+
+
+def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | None = None,
+                         title: str = "") -> Any:
+    """k-means accuracy against training epochs, one line per model; dashed: published accuracy."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for i, (label, part) in enumerate(curve.groupby("model", sort=False)):
+        color = f"C{i}"
+        ax.plot(part["epoch"], part["acc"], marker="o", color=color, label=label)
+        if published and label in published:
+            ax.axhline(published[label], color=color, ls="--", lw=1, label=f"{label}, published")
+    ax.set_xlabel("training epochs")
+    ax.set_ylabel("k-means accuracy")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def anomaly_split(y_train: np.ndarray, y_test: np.ndarray, digit: int, protocol: str = "paper", *,
@@ -257,10 +322,12 @@ def anomaly_run(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
     k = (9 if protocol == "paper" else 1) if k is None else int(k)
     X = x_train[idx]
     scores: dict[str, np.ndarray] = {}
+    histories = []
     for norm, tag in ((None, "plain"), ("l2", "l2")):
         run_cfg = replace(cfg, bottleneck_norm=norm)
-        model, _ = train_autoencoder(X, run_cfg, device=device, progress=progress,
-                                     desc=f"{run_cfg.label} {protocol} digit {digit}")
+        model, history = train_autoencoder(X, run_cfg, device=device, progress=progress,
+                                           desc=f"{run_cfg.label} {protocol} digit {digit}")
+        histories.append(history)
         km = kmeans_on_codes(encode(model, X, device=device), k, seed=cfg.seed, n_init=n_init, device=device)
         errors, test_codes = reconstruction_errors(model, x_test, device=device, return_codes=True)
         # eq. 3 on the codes the model produces: E_c(I) for CAE-l2, the raw E(I) for the plain CAE
@@ -268,7 +335,43 @@ def anomaly_run(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
                                                          normalize_codes=norm == "l2")
         scores[f"recon_{tag}"] = errors
     auc = {name: float(roc_auc(is_anomaly.astype(int), s)) for name, s in scores.items()}
-    return AnomalyRun(int(digit), protocol, is_anomaly, scores, auc, n_train=int(len(idx)))
+    return AnomalyRun(int(digit), protocol, is_anomaly, scores, auc, n_train=int(len(idx)),
+                      train_seconds=sum(h.seconds for h in histories),
+                      reused=all(_reused(h, cfg.epochs) for h in histories))
+
+
+def _reused(history: TrainHistory, epochs: int) -> bool:
+    return history.resumed_from_epoch >= epochs
+
+
+def training_log(**groups: Iterable[ClusteringResult | AnomalyRun]) -> dict[str, Any]:
+    """What each group of models cost to train, for the results file: per model (clustering: by
+    label; anomaly runs: by digit) the training seconds kept in its checkpoint and whether this run
+    reused it, plus `reused_any`: when True, the run's wall time leaves out that training. A reused
+    checkpoint written before training times were stored has seconds None (unknown), not 0."""
+    log: dict[str, Any] = {}
+    for group, items in groups.items():
+        entries = {}
+        for item in items:
+            if isinstance(item, AnomalyRun):
+                name, seconds, reused = str(item.digit), item.train_seconds, item.reused
+            else:
+                name, seconds = item.config.label, item.history.seconds
+                reused = _reused(item.history, item.config.epochs)
+            entries[name] = {"seconds": None if reused and not seconds else seconds, "reused": reused}
+        log[group] = entries
+    log["reused_any"] = any(e["reused"] for g in log.values() for e in g.values())
+    return log
+
+
+def length_metrics(curve: pd.DataFrame) -> dict[str, float]:
+    """Accuracy and NMI of each model at the curve's last epoch: {"longest_acc_cae_l2": ...}."""
+    out: dict[str, float] = {}
+    for label, part in curve.groupby("model", sort=False):
+        last = part.loc[part["epoch"].idxmax()]
+        slug = label.lower().replace("-", "_")
+        out[f"longest_acc_{slug}"], out[f"longest_nmi_{slug}"] = float(last["acc"]), float(last["nmi"])
+    return out
 
 
 def anomaly_protocol(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

@@ -35,5 +35,8 @@ def embed_2d(X: Any, method: str = "tsne", random_state: int = 0, *, perplexity:
         return tsne.fit_transform(Xn)
     import umap                                    # slow to import: only when UMAP is asked for
 
+    from ..utils import keep_torch_threads
+
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), random_state=random_state)
-    return np.asarray(reducer.fit_transform(Xn))
+    with keep_torch_threads():
+        return np.asarray(reducer.fit_transform(Xn))

@@ -43,3 +43,26 @@ def test_published_figures_are_paired_with_our_metrics(run_chapter):
     assert set(record["published"]) <= set(record["metrics"])
     assert record["published"]["acc_cae_l2"]["value"] == PUBLISHED["acc_cae_l2"]["value"] == pytest.approx(0.9511)
     assert record["published"]["auc_cae_l2_cluster"]["value"] == pytest.approx(0.908)
+
+
+@pytest.mark.slow
+def test_length_curve_passes_through_the_clustering_table(run_chapter):
+    record = run_chapter(CHAPTER)
+    params, metrics, extra = record["params"], record["metrics"], record["extra"]
+    assert params["cluster_epochs"] in params["length_epochs"]  # the smoke settings make this check possible
+    at_table = {row["model"]: row for row in extra["length_curve"] if row["epoch"] == params["cluster_epochs"]}
+    assert at_table["CAE"]["acc"] == metrics["acc_cae"] and at_table["CAE-l2"]["acc"] == metrics["acc_cae_l2"]
+    last = max(params["length_epochs"])
+    assert metrics["longest_acc_cae_l2"] == next(r["acc"] for r in extra["length_curve"]
+                                                 if r["model"] == "CAE-l2" and r["epoch"] == last)
+
+
+@pytest.mark.slow
+def test_training_log_names_every_model_and_its_cost(run_chapter):
+    record = run_chapter(CHAPTER)
+    training = record["extra"]["training"]
+    assert set(training["clustering"]) == {"AE", "AE-l2", "CAE", "CAE-l2", "CAE-batch", "CAE-layer"}
+    assert set(training["paper"]) == {str(d) for d in record["params"]["anomaly_digits"]}
+    assert all((entry["seconds"] is None and entry["reused"]) or entry["seconds"] > 0  # None: unknown cost
+               for group in ("clustering", "paper", "one_class") for entry in training[group].values())
+    assert isinstance(training["reused_any"], bool)
