@@ -5,10 +5,10 @@ One place for each concern, so that no chapter re-implements them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
-import contextlib
 import time
 from importlib import metadata
 from typing import Any, Iterator
@@ -109,12 +109,14 @@ class Timer:
 
 
 @contextlib.contextmanager
-def keep_torch_threads() -> Iterator[None]:
-    """Restore torch's intra-op thread count on exit. Running UMAP (numba's OpenMP layer shares the
+def keep_torch_threads(threads: int | None = None) -> Iterator[None]:
+    """Use `threads` torch intra-op threads inside (if given) and restore the count on exit. Running UMAP (numba's OpenMP layer shares the
     OpenMP pool with torch) raises it to the number of cores, even under OMP_NUM_THREADS=1; two jobs
     sharing the cores then oversubscribe them and every later torch step runs several times slower."""
     before = torch.get_num_threads()
     try:
+        if threads is not None:
+            torch.set_num_threads(int(threads))
         yield
     finally:
         torch.set_num_threads(before)

@@ -25,12 +25,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # the executor gives notebook kernel
 def one_torch_thread():
     """Tiny models: one torch thread avoids OpenMP spin-waits on a busy 2-core box (30x slower
     otherwise). Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
-    import torch
+    from dcca_core.utils import keep_torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with keep_torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, dunn_index, nmi, silhouette_score
 from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_loss
 from ..training import TrainHistory, encode, fit_autoencoder
-from ..utils import Timer, set_seed
+from ..utils import Timer, keep_torch_threads, set_seed
 
 __all__ = ["subset_indices", "grey_features", "rgb_features", "l2_normalise", "cluster_quality",
            "kmeans_vs_sklearn", "feature_space_table", "elbow_sweep", "nearest_to_centroids",
@@ -203,15 +203,10 @@ def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: flo
                                                "epochs": epochs, "batch_size": batch_size, "lr": lr,
                                                "optimizer": "adam", "seed": seed})
     resumed = ckpt is not None and ckpt.exists()
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    try:
+    with keep_torch_threads(threads):
         history = fit_autoencoder(model, X[:, None], epochs=epochs, batch_size=batch_size, lr=lr,
                                   loss_fn=sparse_ae_loss, device=device, seed=seed, checkpoint=ckpt,
                                   desc="sparse conv-AE", progress=progress)
-    finally:
-        torch.set_num_threads(previous)
     return AETrainingResult(model, history, resumed, str(ckpt.path) if ckpt is not None else None)
 
 

@@ -18,6 +18,7 @@ import torch
 from ..checkpoints import Checkpointer
 from ..dec_training import DECClusterer, DECConfig, DECHistory, PretrainResult, SDAEConfig, pretrain_sdae
 from ..training import encode
+from ..utils import keep_torch_threads, set_seed
 
 __all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "PipelineRun", "dec_scale",
            "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize", "metrics_dict",
@@ -98,7 +99,6 @@ def umap_gmm(Z: np.ndarray, n_clusters: int, *, n_neighbors: int = 20, min_dist:
     Gaussian mixture. Returns (labels, the UMAP manifold)."""
     import umap
     from sklearn.mixture import GaussianMixture
-    from ..utils import keep_torch_threads
     with keep_torch_threads():
         manifold = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_components=n_components or n_clusters,
                              metric="euclidean", random_state=seed).fit_transform(Z)
@@ -186,7 +186,6 @@ def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | Non
     accuracy per DEC update, never for training.
     """
     from ..cluster import KMeans
-    from ..utils import set_seed
 
     config = config or PipelineConfig()
     y = np.asarray(y)

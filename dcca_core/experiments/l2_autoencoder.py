@@ -369,7 +369,7 @@ def length_metrics(curve: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     for label, part in curve.groupby("model", sort=False):
         last = part.loc[part["epoch"].idxmax()]
-        slug = label.lower().replace("-", "_")
+        slug = _slug(label)
         out[f"longest_acc_{slug}"], out[f"longest_nmi_{slug}"] = float(last["acc"]), float(last["nmi"])
     return out
 
@@ -390,8 +390,9 @@ def auc_table(runs: list[AnomalyRun], names: dict[str, str] | None = None) -> pd
     return table.rename(columns=names) if names else table
 
 
-def _slug(cfg: AEConfig) -> str:
-    return cfg.label.lower().replace("-", "_")
+def _slug(label: str) -> str:
+    """Model label as a metric-name part: "CAE-l2" → "cae_l2"."""
+    return label.lower().replace("-", "_")
 
 
 def clustering_table(results: list[ClusteringResult]) -> pd.DataFrame:
@@ -408,8 +409,8 @@ def clustering_metrics(results: list[ClusteringResult], prefix: str = "") -> dic
     """{prefix}acc_<model>, {prefix}nmi_<model> for each result, e.g. acc_cae_l2."""
     out: dict[str, float] = {}
     for r in results:
-        out[f"{prefix}acc_{_slug(r.config)}"] = r.acc
-        out[f"{prefix}nmi_{_slug(r.config)}"] = r.nmi
+        out[f"{prefix}acc_{_slug(r.config.label)}"] = r.acc
+        out[f"{prefix}nmi_{_slug(r.config.label)}"] = r.nmi
     return out
 
 
