@@ -8,7 +8,7 @@ McConville et al. 2020). The notebook keeps the narrative, the parameters and th
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,8 @@ from ..dec_training import DECClusterer, DECConfig, DECHistory, PretrainResult, 
 from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 
-__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "PipelineRun", "dec_scale",
-           "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize", "metrics_dict",
+__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "with_finetune_epochs", "PipelineRun",
+           "dec_scale", "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize", "metrics_dict",
            "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
 
 METHODS = ("kmeans_pixels", "ae_kmeans", "dec", "idec", "ae_umap")
@@ -126,6 +126,12 @@ class PipelineConfig:
             raise ValueError(f"the IDEC config needs gamma > 0, got {self.idec.gamma}")
         if self.dec.gamma != 0:
             raise ValueError(f"the DEC config needs gamma = 0 (no reconstruction), got {self.dec.gamma}")
+
+
+def with_finetune_epochs(config: PipelineConfig, finetune_epochs: int) -> PipelineConfig:
+    """A copy of `config` whose autoencoder is fine-tuned for `finetune_epochs` (everything else
+    kept): the length that suits one data set can hurt another (chapter 2, Fashion-MNIST)."""
+    return replace(config, sdae=replace(config.sdae, finetune_epochs=int(finetune_epochs)))
 
 
 @dataclass

@@ -100,3 +100,14 @@ def test_pipeline_config_rejects_swapped_dec_and_idec():
         ch2.PipelineConfig(idec=DECConfig(gamma=0.0))
     with pytest.raises(ValueError, match="DEC config needs gamma = 0"):
         ch2.PipelineConfig(dec=DECConfig(gamma=0.1))
+
+
+def test_with_finetune_epochs_changes_only_the_fine_tuning_length():
+    from dcca_core.dec_training import SDAEConfig
+    config = ch2.PipelineConfig(sdae=SDAEConfig(layerwise_epochs=3, finetune_epochs=50), kmeans_n_init=7)
+    fashion = ch2.with_finetune_epochs(config, 20)
+    assert fashion.sdae.finetune_epochs == 20 and config.sdae.finetune_epochs == 50
+    assert fashion.sdae.layerwise_epochs == 3 and fashion.kmeans_n_init == 7
+    assert fashion.dec == config.dec and fashion.idec == config.idec
+    with pytest.raises(ValueError, match="finetune_epochs"):
+        ch2.with_finetune_epochs(config, -1)
