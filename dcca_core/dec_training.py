@@ -18,7 +18,7 @@ import copy
 import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -33,7 +33,7 @@ from .models.dec import DEC, kl_divergence, target_distribution
 from .training import TrainHistory, encode, fit_autoencoder, make_optimizer
 from .utils import Timer, get_device
 
-__all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "denoising_loss", "data_fingerprint",
+__all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "extend_finetuning", "denoising_loss", "data_fingerprint",
            "DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "DECClusterer"]
 
 
@@ -132,6 +132,35 @@ def _finished_state(ckpt: Checkpointer, epochs: int) -> dict[str, Any] | None:
     return state if state is not None and state["epoch"] >= epochs else None
 
 
+def _finetune_checkpoint(config: SDAEConfig, key: dict[str, Any], name: str, root: Any) -> Checkpointer:
+    return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root)
+
+
+def extend_finetuning(X: Any, config: SDAEConfig, from_epochs: int, *, seed: int = 0, name: str = "sdae",
+                      checkpoint_root: Any = None) -> bool:
+    """Let `pretrain_sdae(X, config, ...)` continue the finished `from_epochs`-epoch fine-tuning of
+    the same config instead of starting over: its checkpoint is copied under `config`'s key.
+
+    Every epoch reseeds and the optimiser state is checkpointed, so the result is the model trained
+    for `config.finetune_epochs` from scratch; measuring several lengths costs only the longest.
+    Returns False (and copies nothing) when `config` already has a checkpoint of its own.
+    """
+    if not 0 < int(from_epochs) < config.finetune_epochs:
+        raise ValueError(f"from_epochs must be in (0, {config.finetune_epochs}), got {from_epochs}")
+    key = {"seed": int(seed), "data": data_fingerprint(_as_float_tensor(X))}
+    target = _finetune_checkpoint(config, key, name, checkpoint_root)
+    if target.path.exists():
+        return False
+    source = _finetune_checkpoint(replace(config, finetune_epochs=int(from_epochs)), key, name, checkpoint_root)
+    state = source.load()
+    found = "nothing" if state is None else f"a checkpoint at epoch {state['epoch']}"
+    if state is None or state["epoch"] != int(from_epochs):
+        raise FileNotFoundError(f"no finished {from_epochs}-epoch fine-tuning to extend at {source.path} "
+                                f"(found {found}); run pretrain_sdae with finetune_epochs={from_epochs} first")
+    target.save(state)
+    return True
+
+
 def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, device: str = "auto",
                   name: str = "sdae", checkpoint_root: Any = None, progress: bool = True) -> PretrainResult:
     """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (DEC §3.2).
@@ -148,7 +177,7 @@ def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, de
     layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
     layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root)
                    for k in range(len(config.dims) - 1)]
-    final_ckpt = Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=checkpoint_root)
+    final_ckpt = _finetune_checkpoint(config, key, name, checkpoint_root)
 
     torch.manual_seed(int(seed))
     model = DenseAutoencoder(config.dims)

@@ -5,7 +5,7 @@ import torch
 from dcca_core.checkpoints import Checkpointer
 from dcca_core.data import load_mnist
 from dcca_core.dec_training import (DECClusterer, DECConfig, SDAEConfig, data_fingerprint, dec_step,
-                                    denoising_loss, fit_dec, predict_proba, pretrain_sdae)
+                                    denoising_loss, extend_finetuning, fit_dec, predict_proba, pretrain_sdae)
 from dcca_core.models.autoencoders import DenseAutoencoder
 from dcca_core.models.dec import DEC, kl_divergence, target_distribution
 
@@ -188,6 +188,27 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretra
     assert all(h.resumed_from_epoch == 2 for h in resumed.layer_histories)  # finished layers are loaded
     for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_extended_finetuning_equals_training_longer_from_scratch(mnist_small, pretrained, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    x = mnist_small[0]
+    longer = replace(SMALL, finetune_epochs=SMALL.finetune_epochs + 2)
+    extended_root = shutil.copytree(pretrained[1], tmp_path / "extended")
+    assert extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_root=extended_root)
+    assert not extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_root=extended_root)
+    extended = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_root=extended_root, progress=False)
+    scratch = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_root=tmp_path / "scratch", progress=False)
+    assert extended.finetune_history.resumed_from_epoch == SMALL.finetune_epochs and not extended.reused
+    assert extended.finetune_history.epoch_loss == scratch.finetune_history.epoch_loss
+    for a, b in zip(extended.model.state_dict().values(), scratch.model.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="from_epochs"):
+        extend_finetuning(x, longer, longer.finetune_epochs, seed=0, checkpoint_root=extended_root)
+    with pytest.raises(FileNotFoundError, match="no finished 1-epoch fine-tuning.*finetune_epochs=1"):
+        extend_finetuning(x, longer, 1, seed=0, checkpoint_root=tmp_path / "empty")
 
 
 def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained, tmp_path, monkeypatch):

@@ -21,8 +21,8 @@ from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 
 __all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "with_finetune_epochs", "PipelineRun",
-           "dec_scale", "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize", "metrics_dict",
-           "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
+           "clusterer_checkpoint", "dec_scale", "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize",
+           "metrics_dict", "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
 
 METHODS = ("kmeans_pixels", "ae_kmeans", "dec", "idec", "ae_umap")
 """Method keys, in the order the chapter reports them."""
@@ -176,8 +176,10 @@ class _Stage:
         self.cpu[self.name] = time.process_time() - self.c0
 
 
-def _clusterer_checkpoint(kind: str, dataset: str, pretrain: PretrainResult, config: DECConfig,
-                          seed: int) -> Checkpointer:
+def clusterer_checkpoint(kind: str, dataset: str, pretrain: PretrainResult, config: DECConfig,
+                         seed: int) -> Checkpointer:
+    """Where the chapter keeps a finished or interrupted DEC/IDEC phase ("dec" or "idec"), keyed by
+    the autoencoder it starts from, its config and the seed; studies reuse the same key."""
     return Checkpointer(f"{kind}-{dataset.replace('_', '')}",
                         {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)})
 
@@ -224,7 +226,7 @@ def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | Non
     for kind, dec_config in (("dec", config.dec), ("idec", config.idec)):
         with _Stage(seconds, cpu, kind):
             model = DECClusterer(pretrain.model, dec_config, random_state=seed, device=device, progress=progress,
-                                 checkpoint=_clusterer_checkpoint(kind, dataset, pretrain, dec_config, seed))
+                                 checkpoint=clusterer_checkpoint(kind, dataset, pretrain, dec_config, seed))
             fitted[kind] = model.fit(X, y)
             labels[kind] = model.labels_
         h = model.history_
