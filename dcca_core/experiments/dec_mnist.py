@@ -8,7 +8,7 @@ McConville et al. 2020). The notebook keeps the narrative, the parameters and th
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..dec_training import DECClusterer, DECConfig, DECHistory, PretrainResult, 
 from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 
-__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "with_finetune_epochs", "PipelineRun",
+__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "with_autoencoder", "PipelineRun",
            "clusterer_checkpoint", "dec_scale", "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize",
            "metrics_dict", "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
 
@@ -128,10 +128,14 @@ class PipelineConfig:
             raise ValueError(f"the DEC config needs gamma = 0 (no reconstruction), got {self.dec.gamma}")
 
 
-def with_finetune_epochs(config: PipelineConfig, finetune_epochs: int) -> PipelineConfig:
-    """A copy of `config` whose autoencoder is fine-tuned for `finetune_epochs` (everything else
-    kept): the length that suits one data set can hurt another (chapter 2, Fashion-MNIST)."""
-    return replace(config, sdae=replace(config.sdae, finetune_epochs=int(finetune_epochs)))
+def with_autoencoder(config: PipelineConfig, **changes: Any) -> PipelineConfig:
+    """A copy of `config` whose autoencoder settings (`SDAEConfig` fields) are changed, the rest
+    kept: a recipe that suits one data set can hurt another (chapter 2, Fashion-MNIST)."""
+    known = {f.name for f in fields(config.sdae)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(f"unknown autoencoder setting(s) {unknown}; SDAEConfig has {sorted(known)}")
+    return replace(config, sdae=replace(config.sdae, **changes))
 
 
 @dataclass
@@ -314,20 +318,23 @@ def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarr
 
 
 def plot_pretraining(pretrain: PretrainResult):
-    """Loss per epoch of each greedy layer-wise stage and of the end-to-end fine-tuning."""
+    """Loss per epoch of each greedy layer-wise stage and of the end-to-end fine-tuning (one panel
+    when there was no layer-wise stage, `layerwise_epochs = 0`)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for k, history in enumerate(pretrain.layer_histories):
-        if history.epoch_loss:
-            axes[0].plot(np.arange(1, len(history.epoch_loss) + 1), history.epoch_loss, marker="o",
-                         label=f"layer pair {k + 1}")
-    axes[0].set(title="Greedy layer-wise denoising pretraining", xlabel="epoch", ylabel="MSE", yscale="log")
-    axes[0].legend(fontsize=8)
+    layers = [(k, h.epoch_loss) for k, h in enumerate(pretrain.layer_histories) if h.epoch_loss]
+    fig, axes = plt.subplots(1, 2 if layers else 1, figsize=(10 if layers else 5.5, 3.5), squeeze=False)
+    axes = list(axes[0])
+    if layers:
+        for k, loss in layers:
+            axes[0].plot(np.arange(1, len(loss) + 1), loss, marker="o", label=f"layer pair {k + 1}")
+        axes[0].set(title="Greedy layer-wise denoising pretraining", xlabel="epoch", ylabel="MSE", yscale="log")
+        axes[0].legend(fontsize=8)
     ft = pretrain.finetune_history.epoch_loss
-    axes[1].plot(np.arange(1, len(ft) + 1), ft, marker="o", color="C4")
-    axes[1].set(title="End-to-end fine-tuning", xlabel="epoch", ylabel="MSE")
+    axes[-1].plot(np.arange(1, len(ft) + 1), ft, marker="o", color="C4")
+    axes[-1].set(title="End-to-end fine-tuning" if layers else "End-to-end training (no layer-wise stage)",
+                 xlabel="epoch", ylabel="MSE")
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()

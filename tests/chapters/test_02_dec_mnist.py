@@ -102,12 +102,34 @@ def test_pipeline_config_rejects_swapped_dec_and_idec():
         ch2.PipelineConfig(dec=DECConfig(gamma=0.1))
 
 
-def test_with_finetune_epochs_changes_only_the_fine_tuning_length():
+def test_with_autoencoder_changes_only_the_named_autoencoder_settings():
     from dcca_core.dec_training import SDAEConfig
-    config = ch2.PipelineConfig(sdae=SDAEConfig(layerwise_epochs=3, finetune_epochs=50), kmeans_n_init=7)
-    fashion = ch2.with_finetune_epochs(config, 20)
-    assert fashion.sdae.finetune_epochs == 20 and config.sdae.finetune_epochs == 50
-    assert fashion.sdae.layerwise_epochs == 3 and fashion.kmeans_n_init == 7
+    config = ch2.PipelineConfig(sdae=SDAEConfig(layerwise_epochs=0, finetune_epochs=50, finetune_corruption=0.0),
+                                kmeans_n_init=7)
+    fashion = ch2.with_autoencoder(config, layerwise_epochs=5, finetune_epochs=20, finetune_corruption=0.2)
+    assert (fashion.sdae.layerwise_epochs, fashion.sdae.finetune_epochs, fashion.sdae.finetune_corruption) == (5, 20, 0.2)
+    assert config.sdae.finetune_epochs == 50 and config.sdae.layerwise_epochs == 0  # the original is untouched
+    assert fashion.sdae.dims == config.sdae.dims and fashion.kmeans_n_init == 7
     assert fashion.dec == config.dec and fashion.idec == config.idec
+    assert ch2.with_autoencoder(config) == config
     with pytest.raises(ValueError, match="finetune_epochs"):
-        ch2.with_finetune_epochs(config, -1)
+        ch2.with_autoencoder(config, finetune_epochs=-1)
+    with pytest.raises(ValueError, match=r"unknown autoencoder setting\(s\) \['epochs'\]"):
+        ch2.with_autoencoder(config, epochs=20)
+
+
+def test_pretraining_figure_has_a_layer_wise_panel_only_when_there_was_that_stage():
+    import matplotlib.pyplot as plt
+    from dcca_core.dec_training import PretrainResult
+    from dcca_core.training import TrainHistory
+
+    finetune = TrainHistory(epoch_loss=[0.3, 0.2, 0.15])
+    layered = PretrainResult(None, [TrainHistory(epoch_loss=[1.0, 0.5]), TrainHistory(epoch_loss=[0.4, 0.3])],
+                             finetune, "key")
+    fig = ch2.plot_pretraining(layered)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 and fig.axes[1].get_title() == "End-to-end fine-tuning"
+    plain = PretrainResult(None, [TrainHistory(), TrainHistory()], finetune, "key")
+    fig2 = ch2.plot_pretraining(plain)
+    assert len(fig2.axes) == 1 and "no layer-wise stage" in fig2.axes[0].get_title()
+    assert list(fig2.axes[0].lines[0].get_ydata()) == [0.3, 0.2, 0.15]
+    plt.close("all")
