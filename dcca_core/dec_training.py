@@ -132,6 +132,11 @@ def _finished_state(ckpt: Checkpointer, epochs: int) -> dict[str, Any] | None:
     return state if state is not None and state["epoch"] >= epochs else None
 
 
+def _stage_key(data: torch.Tensor, seed: int) -> dict[str, Any]:
+    """The seed-and-data part of every pretraining checkpoint key (shared so the keys always match)."""
+    return {"seed": int(seed), "data": data_fingerprint(data)}
+
+
 def _finetune_checkpoint(config: SDAEConfig, key: dict[str, Any], name: str, root: Any) -> Checkpointer:
     return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root)
 
@@ -147,7 +152,7 @@ def extend_finetuning(X: Any, config: SDAEConfig, from_epochs: int, *, seed: int
     """
     if not 0 < int(from_epochs) < config.finetune_epochs:
         raise ValueError(f"from_epochs must be in (0, {config.finetune_epochs}), got {from_epochs}")
-    key = {"seed": int(seed), "data": data_fingerprint(_as_float_tensor(X))}
+    key = _stage_key(_as_float_tensor(X), seed)
     target = _finetune_checkpoint(config, key, name, checkpoint_root)
     if target.path.exists():
         return False
@@ -173,7 +178,7 @@ def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, de
     if data.shape[1] != config.dims[0]:
         raise ValueError(f"X has {data.shape[1]} features, config.dims[0] is {config.dims[0]}")
     dev = get_device(device)
-    key = {"seed": int(seed), "data": data_fingerprint(data)}
+    key = _stage_key(data, seed)
     layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
     layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root)
                    for k in range(len(config.dims) - 1)]
