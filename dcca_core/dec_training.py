@@ -15,7 +15,6 @@ two updates. IDEC (Guo et al. 2017, eq. 6) minimises L = L_r + γ·L_c instead, 
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -25,24 +24,21 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
-from .checkpoints import Checkpointer
+from .checkpoints import Checkpointer, array_fingerprint
 from .models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from .models.dec import DEC, kl_divergence, target_distribution
 from .training import TrainHistory, encode, fit_autoencoder, make_optimizer
-from .utils import Timer, get_device
+from .utils import Timer, get_device, progress_bar
 
-__all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "extend_finetuning", "denoising_loss", "data_fingerprint",
+__all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "extend_finetuning", "denoising_loss", "PRETRAIN_CODE", "CLUSTERING_CODE",
            "DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "DECClusterer"]
 
 
-def data_fingerprint(X: Any) -> str:
-    """A short sha256 of an array's shape, dtype and bytes: the data part of a checkpoint key."""
-    arr = np.ascontiguousarray(X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X)
-    digest = hashlib.sha256(f"{arr.shape}|{arr.dtype}|".encode())
-    digest.update(memoryview(arr).cast("B"))
-    return digest.hexdigest()[:16]
+# The modules whose source trains the models: their fingerprint is part of each checkpoint key, so
+# a model trained by older code is never reused silently (see dcca_core.checkpoints).
+PRETRAIN_CODE = ("dcca_core.dec_training", "dcca_core.training", "dcca_core.models.autoencoders")
+CLUSTERING_CODE = (*PRETRAIN_CODE, "dcca_core.models.dec", "dcca_core.cluster.kmeans")
 
 
 def _as_float_tensor(X: Any, name: str = "X") -> torch.Tensor:
@@ -134,11 +130,11 @@ def _finished_state(ckpt: Checkpointer, epochs: int) -> dict[str, Any] | None:
 
 def _stage_key(data: torch.Tensor, seed: int) -> dict[str, Any]:
     """The seed-and-data part of every pretraining checkpoint key (shared so the keys always match)."""
-    return {"seed": int(seed), "data": data_fingerprint(data)}
+    return {"seed": int(seed), "data": array_fingerprint(data)}
 
 
 def _finetune_checkpoint(config: SDAEConfig, key: dict[str, Any], name: str, root: Any) -> Checkpointer:
-    return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root)
+    return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root, code=PRETRAIN_CODE)
 
 
 def extend_finetuning(X: Any, config: SDAEConfig, from_epochs: int, *, seed: int = 0, name: str = "sdae",
@@ -180,7 +176,8 @@ def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, de
     dev = get_device(device)
     key = _stage_key(data, seed)
     layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
-    layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root)
+    layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root,
+                               code=PRETRAIN_CODE)
                    for k in range(len(config.dims) - 1)]
     final_ckpt = _finetune_checkpoint(config, key, name, checkpoint_root)
 
@@ -358,7 +355,7 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
             km = KMeans(config.n_clusters, n_init=config.kmeans_n_init, random_state=seed, device=str(dev)).fit(z)
             model.assignment.set_centers(torch.as_tensor(np.asarray(km.cluster_centers_), dtype=torch.float32))
             prev_labels = np.asarray(km.labels_)
-        bar = tqdm(total=config.max_iter, initial=it, desc=f"{config.method}", disable=not progress, leave=False)
+        bar = progress_bar(total=config.max_iter, initial=it, desc=f"{config.method}", enabled=progress)
         while not history.converged:
             q = torch.from_numpy(predict_proba(model, data, device=str(dev))).float()
             labels = q.argmax(dim=1).numpy()

@@ -4,7 +4,7 @@ import torch
 
 from dcca_core.checkpoints import Checkpointer
 from dcca_core.data import load_mnist
-from dcca_core.dec_training import (DECClusterer, DECConfig, SDAEConfig, data_fingerprint, dec_step,
+from dcca_core.dec_training import (DECClusterer, DECConfig, SDAEConfig, dec_step,
                                     denoising_loss, extend_finetuning, fit_dec, predict_proba, pretrain_sdae)
 from dcca_core.models.autoencoders import DenseAutoencoder
 from dcca_core.models.dec import DEC, kl_divergence, target_distribution
@@ -155,15 +155,6 @@ def test_bad_configs_and_inputs_are_rejected(mnist_small, pretrained):
         DECClusterer(pretrained[0].model).predict(mnist_small[0])
     with pytest.raises(ValueError, match="y must have shape"):
         _fit(pretrained, mnist_small[0], y=np.zeros(3))
-
-
-def test_data_fingerprint_tracks_content():
-    a = np.arange(12, dtype=np.float32).reshape(3, 4)
-    b = a.copy()
-    b[0, 0] = 1.0
-    assert data_fingerprint(a) == data_fingerprint(torch.from_numpy(a.copy()))
-    assert data_fingerprint(a) != data_fingerprint(b)
-    assert data_fingerprint(a) != data_fingerprint(a.reshape(4, 3))
 
 
 def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretrained, tmp_path, monkeypatch):

@@ -80,10 +80,6 @@ def test_scale_images_and_fingerprint():
     assert np.allclose(ch3.scale_images(img), [[[0.0, 1.0], [0.2, 0.4]]])
     with pytest.raises(ValueError, match="uint8"):
         ch3.scale_images(img.astype(np.float32))
-    x = ch3.scale_images(img)
-    y = x.copy()
-    y[0, 0, 0] = 0.5
-    assert ch3.data_fingerprint(x) == ch3.data_fingerprint(x.copy()) != ch3.data_fingerprint(y)
 
 
 def test_config_labels_and_models():

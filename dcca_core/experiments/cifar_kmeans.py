@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..checkpoints import Checkpointer
+from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, dunn_index, nmi, silhouette_score
 from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_loss
@@ -176,14 +176,19 @@ class AETrainingResult:
         return dict(self.history.logs[-1])
 
 
+# The modules whose source trains the sparse conv-AE: their fingerprint is part of its checkpoint key.
+TRAINING_CODE = ("dcca_core.training", "dcca_core.models.sparse_conv_ae")
+
+
 def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: float = 1e-3,
-                    l1_weight: float = 1e-4, seed: int = 0, device: str = "auto", data_tag: str = "",
+                    l1_weight: float = 1e-4, seed: int = 0, device: str = "auto",
                     use_checkpoint: bool = True, progress: bool = True, threads: int | None = 1,
                     config: SparseConvAEConfig | None = None) -> AETrainingResult:
     """Train the study's sparse conv-AE on grey images `X` (N, 32, 32) in [0, 1] with Adam and MSE + L1.
 
     With `use_checkpoint`, the weights are stored under a hash of everything that changes them
-    (model config, data tag and size, epochs, batch, lr, seed), so a re-run reuses them.
+    (model config, a fingerprint of the images, epochs, batch, lr, seed, and the training code), so a
+    re-run on the same images reuses them and a run on other images never does.
     `threads` caps torch's CPU threads while training (restored after): the network has 334
     weights, so extra threads only add synchronisation — on a busy 2-core machine batch-32 steps ran
     8× slower with 2 threads than with 1 — and a fixed count keeps the numbers independent of the
@@ -199,9 +204,10 @@ def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: flo
     model = SparseConvAE(cfg)
     ckpt = None
     if use_checkpoint:
-        ckpt = Checkpointer("sparse_conv_ae", {"model": cfg.to_dict(), "data": data_tag, "n": int(len(X)),
+        ckpt = Checkpointer("sparse_conv_ae", {"model": cfg.to_dict(), "data": array_fingerprint(X), "n": int(len(X)),
                                                "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                                               "optimizer": "adam", "seed": seed})
+                                               "optimizer": "adam", "seed": seed},
+                            code=TRAINING_CODE)
     resumed = ckpt is not None and ckpt.exists()
     with keep_torch_threads(threads):
         history = fit_autoencoder(model, X[:, None], epochs=epochs, batch_size=batch_size, lr=lr,

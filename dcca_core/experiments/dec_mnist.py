@@ -16,7 +16,8 @@ import pandas as pd
 import torch
 
 from ..checkpoints import Checkpointer
-from ..dec_training import DECClusterer, DECConfig, DECHistory, PretrainResult, SDAEConfig, pretrain_sdae
+from ..dec_training import (CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory, PretrainResult, SDAEConfig,
+                            pretrain_sdae)
 from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 
@@ -185,7 +186,8 @@ def clusterer_checkpoint(kind: str, dataset: str, pretrain: PretrainResult, conf
     """Where the chapter keeps a finished or interrupted DEC/IDEC phase ("dec" or "idec"), keyed by
     the autoencoder it starts from, its config and the seed; studies reuse the same key."""
     return Checkpointer(f"{kind}-{dataset.replace('_', '')}",
-                        {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)})
+                        {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)},
+                        code=CLUSTERING_CODE)
 
 
 def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | None = None, *,

@@ -15,7 +15,6 @@ everything that changes the weights (model, optimiser settings, seed and a finge
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable
 
@@ -24,7 +23,7 @@ import pandas as pd
 from torch import nn
 
 from ..anomaly.scores import cluster_anomaly_score, reconstruction_errors
-from ..checkpoints import Checkpointer
+from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
@@ -34,7 +33,7 @@ from ..utils import set_seed
 
 __all__ = [
     "AEConfig", "ClusteringResult", "AnomalyRun", "SCORE_NAMES", "PROTOCOLS", "PUBLISHED",
-    "scale_images", "data_fingerprint", "stratified_subset", "build_autoencoder", "train_autoencoder",
+    "scale_images", "TRAINING_CODE", "stratified_subset", "build_autoencoder", "train_autoencoder",
     "kmeans_on_codes", "clustering_experiment", "training_length_curve", "plot_training_length",
     "training_log", "length_metrics", "anomaly_split", "anomaly_run", "anomaly_protocol",
     "auc_table", "clustering_table", "clustering_metrics", "anomaly_metrics", "extreme_indices",
@@ -139,12 +138,9 @@ def scale_images(images: Any) -> np.ndarray:
     return arr.astype(np.float32) / np.float32(255.0)
 
 
-def data_fingerprint(X: np.ndarray) -> str:
-    """sha256 (16 hex digits) of the array's shape, dtype and bytes: the data part of a checkpoint key."""
-    arr = np.ascontiguousarray(X)
-    h = hashlib.sha256(f"{arr.shape}|{arr.dtype}".encode())
-    h.update(arr.tobytes())
-    return h.hexdigest()[:16]
+# The modules whose source trains chapter 3's models: their fingerprint is part of each checkpoint key.
+TRAINING_CODE = ("dcca_core.training", "dcca_core.models.conv_autoencoders", "dcca_core.models.autoencoders",
+                 "dcca_core.models.bottleneck")
 
 
 def build_autoencoder(cfg: AEConfig, input_shape: tuple[int, ...] = (28, 28)) -> nn.Module:
@@ -170,9 +166,9 @@ def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", pro
     model = build_autoencoder(cfg, X.shape[1:])
     ckpt = None
     if checkpoint:
-        key = {"chapter": "03_l2_autoencoder", **asdict(cfg), "data": data_fingerprint(X), "n": int(len(X)),
+        key = {"chapter": "03_l2_autoencoder", **asdict(cfg), "data": array_fingerprint(X), "n": int(len(X)),
                **(key_extra or {})}
-        ckpt = Checkpointer(f"l2ae-{cfg.label}", key)
+        ckpt = Checkpointer(f"l2ae-{cfg.label}", key, code=TRAINING_CODE)
     history = fit_autoencoder(model, X, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                               device=device, seed=cfg.seed, checkpoint=ckpt, desc=desc or cfg.label,
                               progress=progress, on_epoch_end=on_epoch_end)

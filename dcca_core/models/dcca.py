@@ -41,7 +41,6 @@ Three defects of the original code are fixed here, each with a regression test
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -49,12 +48,11 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
-from ..checkpoints import Checkpointer
+from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..training import TrainHistory, encode, fit_autoencoder, make_optimizer
-from ..utils import Timer, get_device, set_seed
+from ..utils import Timer, get_device, progress_bar, set_seed
 
 __all__ = ["Conv1dAutoencoder", "DCCAConfig", "DCCA", "rank_kernels", "clustering_loss", "joint_loss",
            "assign_to_centers", "kernel_gradient_mask", "masked_joint_step", "update_centers",
@@ -305,13 +303,8 @@ class DCCAConfig:
                              f"{self.batch_size}")
 
 
-def _digest(*arrays: np.ndarray | None) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        if a is not None:
-            h.update(str(a.shape).encode())
-            h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
-    return h.hexdigest()[:16]
+# The modules whose source trains DCCA: their fingerprint is part of each checkpoint key.
+TRAINING_CODE = ("dcca_core.models.dcca", "dcca_core.training", "dcca_core.cluster.kmeans")
 
 
 @dataclass
@@ -369,8 +362,8 @@ class DCCA:
             order = torch.randperm(len(data))
             model.train()
             sums = {"loss": 0.0, "rec": 0.0, "clu": 0.0}
-            for start in tqdm(range(0, len(data), cfg.batch_size), disable=not self.progress, leave=False,
-                              desc=f"DCCA stage {phase} epoch {epoch + 1}/{epochs}"):
+            for start in progress_bar(range(0, len(data), cfg.batch_size), enabled=self.progress,
+                                      desc=f"DCCA stage {phase} epoch {epoch + 1}/{epochs}"):
                 idx = order[start:start + cfg.batch_size]
                 if len(idx) < 2:  # batch norm needs two windows
                     continue
@@ -402,8 +395,8 @@ class DCCA:
         if not 1 <= m <= model.n_kernels:
             raise ValueError(f"n_clustering_kernels must lie in 1..{model.n_kernels}, got {m}")
         self.model_ = model
-        identity = {"config": asdict(cfg), "seed": self.seed, "data": _digest(X, Xp, Xr)}
-        final_ckpt = Checkpointer(f"{self.checkpoint_name}-dcca", identity) if self.checkpoint_name else None
+        identity = {"config": asdict(cfg), "seed": self.seed, "data": array_fingerprint(X, Xp, Xr)}
+        final_ckpt = Checkpointer(f"{self.checkpoint_name}-dcca", identity, code=TRAINING_CODE) if self.checkpoint_name else None
         if final_ckpt is not None and (state := final_ckpt.load()) is not None:
             model.load_state_dict(state["model"])
             self.pretrained_model_ = copy.deepcopy(model)
@@ -418,7 +411,8 @@ class DCCA:
                                      {"config": {k: v for k, v in asdict(cfg).items()
                                                  if k in ("n_filters", "kernel_size", "latent_dim", "negative_slope",
                                                           "pretrain_epochs", "batch_size", "lr", "weight_decay")},
-                                      "seed": self.seed, "data": _digest(Xp)})
+                                      "seed": self.seed, "data": array_fingerprint(Xp)},
+                                     code=TRAINING_CODE)
                         if self.checkpoint_name else None)
             history = DCCAHistory()
             history.pretrain = fit_autoencoder(model, Xp, epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size,
