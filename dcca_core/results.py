@@ -17,16 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from .paths import repo_root
+from .paths import checkout_root, repo_root, writable_dir
 from .utils import library_versions, machine_info
 
 __all__ = ["repo_root", "results_dir", "write_results", "read_results", "atomic_write_text"]
 
 
 def results_dir() -> Path:
-    """`$DCCA_RESULTS_DIR`, else `<repo>/results`."""
-    env = os.environ.get("DCCA_RESULTS_DIR")
-    return Path(env) if env else repo_root() / "results"
+    """Where results go: `$DCCA_RESULTS_DIR`, else `<repo>/results`, else the user cache (see dcca_core.paths)."""
+    return writable_dir("results")
 
 
 def _git_commit(root: Path) -> str:
@@ -89,7 +88,7 @@ def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any],
         raise ValueError(f"chapter must be a plain name like '01_kmeans_cifar', got {chapter!r}")
     if profile not in ("smoke", "full"):
         raise ValueError(f"profile must be 'smoke' or 'full', got {profile!r}")
-    root = repo_root()
+    root = checkout_root()
     record = {
         "chapter": chapter,
         "profile": profile,
@@ -97,7 +96,7 @@ def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any],
         "device": str(device),
         "wall_time_s": round(float(wall_time_s), 3),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(root),
+        "git_commit": _git_commit(root) if root is not None else "not a checkout",
         "versions": library_versions(),
         "machine": machine_info(),
         "metrics": _jsonable(metrics),
@@ -109,12 +108,28 @@ def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any],
     return atomic_write_text(target / f"{chapter}.json", json.dumps(record, indent=2, sort_keys=False) + "\n")
 
 
+_RECORD_FIELDS = {"chapter": str, "profile": str, "metrics": dict}  # required
+_OPTIONAL_FIELDS = {"published": dict, "params": dict, "extra": dict}
+
+
 def read_results(path: str | Path) -> dict[str, Any]:
-    """Read a results file, with a clear error when it is missing or not valid JSON."""
+    """Read a results file; a missing file, invalid JSON, or a record without chapter, profile and
+    metrics (or with published/params/extra of the wrong type) is a clear error."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"results file {path} does not exist; run the chapter first") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"results file {path} holds a JSON {type(record).__name__}, not a results record; "
+                         f"re-run the chapter")
+    wrong = [f"{name} (expected {kind.__name__}, got {type(record.get(name)).__name__})"
+             for name, kind in _RECORD_FIELDS.items() if not isinstance(record.get(name), kind)]
+    wrong += [f"{name} (expected {kind.__name__}, got {type(record[name]).__name__})"
+              for name, kind in _OPTIONAL_FIELDS.items() if name in record and not isinstance(record[name], kind)]
+    if wrong:
+        raise ValueError(f"results file {path} is not a complete results record: {', '.join(wrong)}; "
+                         f"re-run the chapter")
+    return record

@@ -1,32 +1,44 @@
 """Finding, verifying and downloading data files.
 
-Every file is looked for, in order, in `$DCCA_DATA_DIR`, `<repo>/data`, `./data`,
-`<repo>/../shared/data` and a data set's system folder (Fashion-MNIST's Debian package);
-`$DCCA_DATA_SEARCH` (folders separated by `os.pathsep`) replaces everything after `$DCCA_DATA_DIR`.
+Every file is looked for, in order, in the data dir (`$DCCA_DATA_DIR`, else `<repo>/data` in a
+checkout, else the per-user cache folder, see `dcca_core.paths.writable_dir`), `<repo>/data`,
+`./data`, `<repo>/../shared/data` (the last two `<repo>` ones only in a checkout) and a data set's
+system folder (Fashion-MNIST's Debian package); `$DCCA_DATA_SEARCH` (folders separated by
+`os.pathsep`) replaces everything after the data dir.
 A file found is verified by its digest before use; the digest is cached per (path, size, mtime,
 ctime) in `<data dir>/.verified.json`, so a second load does not re-hash 170 MB, while a changed
-file is hashed again. When no complete form is on disk, the publisher's files are downloaded with
-pooch into the data dir (`$DCCA_DATA_DIR`, else `<repo>/data`): pooch writes to a temporary file and
-moves it into place only after its digest matched, so no half-written file is ever left under the
-real name. `DCCA_DATA_DOWNLOAD=0` switches downloading off; `DCCA_DATA_MIRROR=<base URL>` fetches
-every file from `<base URL>/<registry path>` instead (a copy of a data folder served over HTTP).
+file is hashed again. A malformed cache is warned about, never trusted, and rebuilt.
+When no complete form is on disk, the publisher's files are downloaded into the data dir: the
+download streams into a temporary file that pooch moves into place only after its digest matched,
+so no half-written file is ever left under the real name. A server that does not connect within
+`DCCA_DATA_CONNECT_TIMEOUT` s, sends nothing for `DCCA_DATA_READ_TIMEOUT` s, or sends fewer than
+`DCCA_DATA_STALL_BYTES` bytes over the last `DCCA_DATA_STALL_SECONDS` s is given up on, and the next
+URL of the file is tried. `DCCA_DATA_DOWNLOAD=0` switches downloading off;
+`DCCA_DATA_MIRROR=<base URL>` fetches every file from `<base URL>/<registry path>` instead (a copy
+of a data folder served over HTTP).
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from .registry import DataFile, DataForm, Dataset, get_dataset
-from ..paths import repo_root
+from ..paths import checkout_root, repo_root, writable_dir
 
 __all__ = [
-    "DataNotFoundError", "DataChecksumError", "DataFormatError",
+    "DataNotFoundError", "DataChecksumError", "DataFormatError", "DownloadStalledError",
     "repo_root", "data_dir", "search_roots", "candidate_paths", "find_file",
-    "file_digests", "verify_file", "download_file", "fetch_dataset", "locate",
+    "file_digests", "verify_file", "download_file", "download_limits", "DownloadLimits",
+    "fetch_dataset", "locate",
 ]
 
 
@@ -42,14 +54,24 @@ class DataFormatError(ValueError):
     """A data file could not be read as the format it should have (truncated or wrong file)."""
 
 
+class DownloadStalledError(TimeoutError):
+    """A server kept the connection open but sent too few bytes to ever finish the download."""
+
+
 _HASH_CHUNK = 1 << 20
+_READ_CHUNK = 1 << 16
 _memo: dict[str, dict] = {}  # resolved path -> {"stat": [...], "digests": {algo: hex}}
+
+#: Download limits; each is read at download time and can be overridden by the variable named beside it.
+CONNECT_TIMEOUT_S = 10.0  # DCCA_DATA_CONNECT_TIMEOUT: seconds to open a connection
+READ_TIMEOUT_S = 30.0  # DCCA_DATA_READ_TIMEOUT: seconds a server may send nothing at all
+STALL_SECONDS = 60.0  # DCCA_DATA_STALL_SECONDS: the window of the stall detector ...
+STALL_BYTES = 64 * 1024  # DCCA_DATA_STALL_BYTES: ... which aborts when fewer bytes arrived in it
 
 
 def data_dir() -> Path:
-    """Where downloads and the verification cache go: `$DCCA_DATA_DIR`, else `<repo>/data`."""
-    env = os.environ.get("DCCA_DATA_DIR")
-    return Path(env).expanduser() if env else repo_root() / "data"
+    """Where downloads and the verification cache go: `dcca_core.paths.writable_dir("data")`."""
+    return writable_dir("data")
 
 
 def download_enabled() -> bool:
@@ -64,8 +86,10 @@ def search_roots(dataset: Dataset | None = None) -> list[tuple[Path, str]]:
     if override is not None:
         roots += [(Path(p).expanduser(), "") for p in override.split(os.pathsep) if p]
     else:
-        repo = repo_root()
-        roots += [(repo / "data", ""), (Path.cwd() / "data", ""), (repo.parent / "shared" / "data", "")]
+        repo = checkout_root()
+        roots += [(repo / "data", "")] if repo is not None else []
+        roots += [(Path.cwd() / "data", "")]
+        roots += [(repo.parent / "shared" / "data", "")] if repo is not None else []
         if dataset is not None:
             roots += [(Path(folder), prefix) for folder, prefix in dataset.system_dirs]
     unique, seen = [], set()
@@ -96,23 +120,67 @@ def find_file(dataset: Dataset, file: DataFile) -> Path | None:
 # ---------------------------------------------------------------- digests with a cache
 
 def _cache_path() -> Path:
+    """The digest cache of the data dir."""
     return data_dir() / ".verified.json"
 
 
-def _read_cache() -> dict:
-    try:
-        return json.loads(_cache_path().read_text())
-    except (OSError, ValueError):
-        return {}
+# Hex digest lengths of the algorithms the registry uses; another algorithm needs only a hex string.
+_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 
 
-def _write_cache(key: str, entry: dict) -> None:
-    """Merge one entry into the JSON cache atomically; a read-only data dir just keeps it in memory."""
+def _valid_digest(algo: object, hexdigest: object) -> bool:
+    """True for an algorithm name with a lower-case hex digest of the right length."""
+    if not isinstance(algo, str) or not isinstance(hexdigest, str) or not re.fullmatch(r"[0-9a-f]+", hexdigest):
+        return False
+    return len(hexdigest) == _HEX_LENGTHS.get(algo, len(hexdigest))
+
+
+def _valid_entry(entry: object) -> bool:
+    """True for `{"stat": [size, mtime_ns, ctime_ns], "digests": {algo: hex}}`, the only shape trusted."""
+    if not isinstance(entry, dict):
+        return False
+    stat, digests = entry.get("stat"), entry.get("digests")
+    if not (isinstance(stat, list) and len(stat) == 3 and all(type(v) is int for v in stat)):
+        return False
+    return isinstance(digests, dict) and all(_valid_digest(a, h) for a, h in digests.items())
+
+
+def _cache_problem(raw: object) -> str | None:
+    """Why a parsed cache cannot be trusted as a whole or in part, or None when every entry is sound."""
+    if not isinstance(raw, dict):
+        return f"it holds a JSON {type(raw).__name__}, not an object mapping file paths to entries"
+    bad = [key for key, entry in raw.items() if not _valid_entry(entry)]
+    if bad:
+        return (f"{len(bad)} of its {len(raw)} entries are malformed (e.g. {bad[0]!r}); each must be "
+                '{"stat": [size, mtime_ns, ctime_ns], "digests": {algorithm: hex digest}}')
+    return None
+
+
+def _read_cache() -> dict[str, dict]:
+    """The sound entries of the digest cache; a malformed cache is warned about, never trusted, and rebuilt."""
     path = _cache_path()
     try:
+        blob = path.read_bytes()
+    except OSError:  # missing or unreadable: nothing to trust
+        return {}
+    try:
+        raw: object = json.loads(blob)
+        problem = _cache_problem(raw)
+    except ValueError as exc:  # invalid JSON or not UTF-8
+        raw, problem = {}, f"it is not valid JSON ({exc})"
+    if problem is None:
+        return raw  # type: ignore[return-value]
+    sound = {k: v for k, v in raw.items() if _valid_entry(v)} if isinstance(raw, dict) else {}
+    warnings.warn(f"ignoring the digest cache {path}: {problem}. The files it lists are hashed again and the "
+                  f"cache is rebuilt; nothing in it was trusted.", stacklevel=3)
+    _replace_cache(path, sound)
+    return sound
+
+
+def _replace_cache(path: Path, cache: dict[str, dict]) -> None:
+    """Write the whole cache atomically (temp file + rename); a read-only data dir just keeps it in memory."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        cache = _read_cache()
-        cache[key] = entry
         fd, tmp = tempfile.mkstemp(prefix=".verified.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w") as fh:
@@ -125,6 +193,23 @@ def _write_cache(key: str, entry: dict) -> None:
         pass
 
 
+def _write_cache(key: str, entry: dict) -> None:
+    """Merge one entry into the JSON cache atomically."""
+    cache = _read_cache()
+    cache[key] = entry
+    _replace_cache(_cache_path(), cache)
+
+
+def _hash_file(path: str | Path, algorithms: tuple[str, ...]) -> dict[str, str]:
+    """Hex digests of a file, read once in chunks (no cache)."""
+    hashers = {a: hashlib.new(a) for a in algorithms}
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            for h in hashers.values():
+                h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
 def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
     """Hex digests of a file, hashed once per (path, size, mtime, ctime) and cached."""
     path = Path(path)
@@ -135,12 +220,7 @@ def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) ->
     known = dict(entry["digests"]) if entry and entry.get("stat") == stat else {}
     missing = [a for a in algorithms if a not in known]
     if missing:
-        hashers = {a: hashlib.new(a) for a in missing}
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_HASH_CHUNK):
-                for h in hashers.values():
-                    h.update(chunk)
-        known.update({a: h.hexdigest() for a, h in hashers.items()})
+        known.update(_hash_file(path, tuple(missing)))
         _write_cache(key, {"stat": stat, "digests": known})
     _memo[key] = {"stat": stat, "digests": known}
     return {a: known[a] for a in algorithms}
@@ -175,19 +255,111 @@ def verify_file(path: str | Path, file: DataFile, dataset: Dataset | None = None
 # ---------------------------------------------------------------- downloading
 
 def _urls(file: DataFile) -> tuple[str, ...]:
+    """The URLs `file` is downloaded from, in order: the mirror's alone when DCCA_DATA_MIRROR is set."""
     mirror = os.environ.get("DCCA_DATA_MIRROR")
     return (mirror.rstrip("/") + "/" + file.path,) if mirror else file.urls
 
 
+@dataclass(frozen=True)
+class DownloadLimits:
+    """When a download is given up on: no connection, no byte at all, or too few bytes over a window."""
+
+    connect_s: float  # seconds to open the connection
+    read_s: float  # seconds without a single byte (headers or body)
+    stall_bytes: int  # abort when fewer bytes than this arrived ...
+    stall_s: float  # ... over the last this many seconds
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from environment variable `name`, else `default`; a bad value is an error naming it."""
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise ValueError(f"environment variable {name}={text!r} must be a positive number (default {default:g})")
+    return value
+
+
+def download_limits() -> DownloadLimits:
+    """The limits downloads run under: the module constants, each overridden by its environment variable."""
+    return DownloadLimits(connect_s=_env_number("DCCA_DATA_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S),
+                          read_s=_env_number("DCCA_DATA_READ_TIMEOUT", READ_TIMEOUT_S),
+                          stall_bytes=int(_env_number("DCCA_DATA_STALL_BYTES", STALL_BYTES)),
+                          stall_s=_env_number("DCCA_DATA_STALL_SECONDS", STALL_SECONDS))
+
+
+class _StallDetector:
+    """Counts the bytes of one download and raises DownloadStalledError when the last window got too few."""
+
+    def __init__(self, url: str, limits: DownloadLimits) -> None:
+        self.url, self.limits, self.total = url, limits, 0
+        self.samples = collections.deque([(time.monotonic(), 0)])  # (time, bytes so far), oldest first
+
+    def received(self, n: int) -> None:
+        """Record `n` more bytes and check the rate over the last window."""
+        now = time.monotonic()
+        self.total += n
+        self.samples.append((now, self.total))
+        start = now - self.limits.stall_s
+        while len(self.samples) > 1 and self.samples[1][0] <= start:  # keep one sample at or before `start`
+            self.samples.popleft()
+        since, bytes_then = self.samples[0]
+        if since <= start and self.total - bytes_then < self.limits.stall_bytes:
+            raise DownloadStalledError(
+                f"stalled: {self.total - bytes_then} bytes in the last {now - since:.1f} s, fewer than "
+                f"{self.limits.stall_bytes} (DCCA_DATA_STALL_BYTES) per {self.limits.stall_s:g} s "
+                f"(DCCA_DATA_STALL_SECONDS); {self.total} bytes in all")
+
+
+def _stream_to_file(url: str, output_file: str, limits: DownloadLimits, progressbar: bool) -> None:
+    """GET `url` into `output_file` under `limits`: connect and read timeouts, and the stall detector."""
+    import requests
+    from tqdm import tqdm
+
+    with requests.get(url, stream=True, timeout=(limits.connect_s, limits.read_s)) as response:
+        response.raise_for_status()
+        raw = response.raw
+        read = getattr(raw, "read1", None) or raw.read  # read1: returns as soon as some bytes arrived
+        total = int(response.headers.get("content-length") or 0) or None
+        stall = _StallDetector(url, limits)
+        with open(output_file, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, leave=True,
+                                                 disable=not progressbar, desc=url.rsplit("/", 1)[-1]) as bar:
+            while chunk := read(_READ_CHUNK, decode_content=True):
+                fh.write(chunk)
+                bar.update(len(chunk))
+                stall.received(len(chunk))
+
+
+def _failure_reason(exc: BaseException, limits: DownloadLimits) -> str:
+    """One line saying why a download failed, naming the limit that ended it."""
+    import requests
+    import urllib3
+
+    if isinstance(exc, DownloadStalledError):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within {limits.connect_s:g} s (DCCA_DATA_CONNECT_TIMEOUT)"
+    if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+        return f"no data for {limits.read_s:g} s (DCCA_DATA_READ_TIMEOUT)"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: tuple[str, ...] | None = None,
                   known_hash: str | None = None, progressbar: bool = True) -> Path:
-    """Download `file` to `<dest_root>/<file.path>` with pooch, checked against the publisher's digest.
+    """Download `file` to `<dest_root>/<file.path>`, trying its URLs in order, checked against the publisher's digest.
 
-    pooch streams into a temporary file beside the target and moves it into place only when the
-    digest matched, so an interrupt or a bad download never leaves a file under the real name.
+    pooch hands the downloader a temporary file beside the target and moves it into place only when
+    the digest matched, so an interrupt, a timeout or a bad download never leaves a file under the
+    real name. A URL that times out, stalls or fails is reported (with the URL tried next) and the
+    next one is tried; a digest mismatch stops at once.
     """
     import pooch
     import requests
+    import urllib3
 
     dest = Path(dest_root if dest_root is not None else data_dir()) / file.path
     urls = tuple(urls) if urls is not None else _urls(file)
@@ -195,14 +367,16 @@ def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: 
     if not urls:
         raise DataNotFoundError(f"{file.path!r} has no download source")
     algo, expected = _split_hash(known_hash)
+    limits = download_limits()
     seen: dict[str, str] = {}
 
     def downloader(url: str, output_file: str, pooch_obj: object) -> None:
-        pooch.HTTPDownloader(progressbar=progressbar, timeout=60)(url, output_file, pooch_obj)
-        seen["actual"] = file_digests(output_file, (algo,))[algo]
+        _stream_to_file(url, output_file, limits, progressbar)
+        seen["actual"] = _hash_file(output_file, (algo,))[algo]
 
     errors = []
-    for url in urls:
+    for i, url in enumerate(urls):
+        seen.clear()
         try:
             pooch.retrieve(url, known_hash=known_hash, fname=dest.name, path=dest.parent, downloader=downloader)
             return dest
@@ -214,9 +388,17 @@ def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: 
                 f"  expected {algo} {expected}\n  actual   {algo} {seen['actual']}\n"
                 f"Nothing was saved. The server sent a different file; try again later or get the file "
                 f"another way and put it at {dest}.") from None
-        except (requests.exceptions.RequestException, OSError) as exc:
-            errors.append(f"{url}: {type(exc).__name__}: {exc}")
-    raise DataNotFoundError(f"could not download {file.path!r}:\n  " + "\n  ".join(errors))
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = _failure_reason(exc, limits)
+            if i + 1 < len(urls):
+                errors.append(f"{url}: {reason}; trying {urls[i + 1]} next")
+                warnings.warn(f"download of {file.path!r} failed: {errors[-1]}", stacklevel=2)
+            else:
+                errors.append(f"{url}: {reason}; no other source left")
+    raise DataNotFoundError(
+        f"could not download {file.path!r}; nothing was saved:\n  " + "\n  ".join(errors) + "\n"
+        f"Get it by hand: fetch one of the URLs above when it answers (browser, curl -LO), or copy the file "
+        f"from another machine, and put it at {dest}; or point DCCA_DATA_DIR at a folder that has it.")
 
 
 # ---------------------------------------------------------------- resolving a data set

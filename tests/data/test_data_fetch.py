@@ -134,18 +134,16 @@ def test_failed_download_is_a_not_found_error_naming_the_url(http_root, isolated
 
 
 def test_interrupted_download_leaves_no_file(http_root, isolated, monkeypatch):
-    import pooch
-
     www, base = http_root
     (www / "skab/valve1").mkdir(parents=True)
     shutil.copy(SHARED / SKAB_FILE, www / SKAB_FILE)
 
-    def half_then_interrupt(self, url, output_file, pooch_obj):
+    def half_then_interrupt(url, output_file, limits, progressbar):
         with open(output_file, "wb") as fh:
             fh.write(b"datetime;Accel")  # half a file, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", half_then_interrupt)
+    monkeypatch.setattr(fetch_module, "_stream_to_file", half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         download_file(_skab_file(), isolated, urls=(f"{base}/{SKAB_FILE}",), progressbar=False)
     assert [p for p in isolated.rglob("*") if p.is_file() and p.name != ".verified.json"] == []
