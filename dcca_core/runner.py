@@ -2,7 +2,7 @@
 
     python -m dcca_core.runner execute --profile smoke [--chapter 02_dec_mnist] [--force] [-p epochs 5]
     python -m dcca_core.runner execute --profile full --keep-full-results
-    python -m dcca_core.runner build --profile smoke
+    python -m dcca_core.runner build --profile smoke [--run smoke-custom-1a2b3c4d]
     python -m dcca_core.runner pdf [--profile smoke]
     python -m dcca_core.runner status [--profile smoke]    # which chapters would run, last run times
 
@@ -36,11 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--keep-full-results", action="store_true",
                     help="also copy results/<chapter>.json to results/full/ (full profile only)")
     ex.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="override a notebook parameter (value parsed as YAML), e.g. -p epochs 5")
+                    help="override a notebook parameter, parsed by the type of the notebook's default "
+                         "(e.g. -p epochs 5); such a run goes to its own folder, _build/executed/<profile>-custom-<hash>")
     ex.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
 
     bd = sub.add_parser("build", help="build the HTML book from the executed notebooks into _build/html/")
     bd.add_argument("--profile", choices=PROFILES, default="smoke")
+    bd.add_argument("--run", default=None, metavar="NAME",
+                    help="build a custom run (a folder name execute -p printed) into _build/html-NAME")
 
     st = sub.add_parser("status", help="per chapter: up to date or not, duration of its last run")
     st.add_argument("--profile", choices=PROFILES, default="smoke")
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                          keep_full_results=args.keep_full_results,
                          progress_bar=not args.no_progress and sys.stderr.isatty())
         elif args.command == "build":
-            build_book(layout, args.profile)
+            build_book(layout, args.profile, run=args.run)
         elif args.command == "status":
             for row in chapter_status(layout, args.profile):
                 took = f"{row['seconds']:.0f} s" if row["seconds"] is not None else "-"

@@ -7,11 +7,12 @@ record's `published` maps a metric name to `{"value": v, "source": "..."}` (same
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .results import read_results
 
 __all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
 
@@ -54,10 +55,7 @@ def load_records(folder: str | Path, chapters: list[str]) -> dict[str, dict | No
         if not path.exists():
             records[chapter] = None
             continue
-        try:
-            records[chapter] = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None
+        records[chapter] = read_results(path)
     return records
 
 

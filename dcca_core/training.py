@@ -12,10 +12,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .checkpoints import Checkpointer
-from .utils import Timer, as_tensor, get_device
+from .utils import Timer, as_tensor, get_device, progress_bar
 
 __all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer"]
 
@@ -94,8 +93,8 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
             model.train()
             totals: dict[str, float] = {}
             loss_sum, seen = 0.0, 0
-            bar = tqdm(range(0, n, batch_size), desc=f"{desc or 'train'} epoch {epoch + 1}/{epochs}",
-                       disable=not progress, leave=False)
+            bar = progress_bar(range(0, n, batch_size), desc=f"{desc or 'train'} epoch {epoch + 1}/{epochs}",
+                               enabled=progress)
             for start in bar:
                 xb = data[order[start:start + batch_size]].to(dev)
                 loss, logs = loss_fn(model, xb)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 __all__ = ["set_seed", "get_device", "accumulator_device", "as_tensor", "check_2d", "Timer", "keep_torch_threads",
-           "library_versions", "machine_info"]
+           "progress_bar", "PROGRESS_LOG_ENV", "library_versions", "machine_info"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -120,6 +120,43 @@ def keep_torch_threads(threads: int | None = None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+PROGRESS_LOG_ENV = "DCCA_PROGRESS_LOG"
+
+
+class _LineLog:
+    """A text file tqdm can write to whose updates are lines (not carriage returns), for `tail -f`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "\n").replace("\x1b[A", "")
+        if text.strip():
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(text if text.endswith("\n") else text + "\n")
+
+    def flush(self) -> None:
+        pass
+
+
+def progress_bar(iterable: Any = None, *, desc: str = "", total: int | None = None, enabled: bool = True,
+                 leave: bool = False, initial: int = 0, mininterval: float = 0.1) -> Any:
+    """A tqdm progress bar. Under the book runner (`$DCCA_PROGRESS_LOG` set) it goes to that log file,
+    one line per update at most every 30 s, so a long run can be followed with `tail -f`; otherwise
+    to the terminal or notebook, unless `enabled` is False or `$TQDM_DISABLE` is set."""
+    from tqdm.auto import tqdm
+
+    log_path = os.environ.get(PROGRESS_LOG_ENV)
+    if log_path:
+        from tqdm import tqdm as text_tqdm
+
+        return text_tqdm(iterable, desc=desc, total=total, initial=initial, disable=not enabled, leave=True,
+                         file=_LineLog(log_path), mininterval=30.0, ascii=True, ncols=100)
+    disabled = not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+    return tqdm(iterable, desc=desc, total=total, initial=initial, disable=disabled, leave=leave,
+                mininterval=mininterval)
 
 
 _VERSIONED = ("python", "dcca_core", "torch", "numpy", "scipy", "scikit-learn", "pandas",

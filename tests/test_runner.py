@@ -14,7 +14,7 @@ from dcca_core.publish.build import BookBuildError, build_book, find_local_mathj
 from dcca_core.publish.execute import (ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter,
                                       read_cache)
 from dcca_core.publish.layout import chapters_in_toc, read_toc
-from dcca_core.publish.notebooks import declared_parameters, parse_override, resolve_parameters
+from dcca_core.publish.notebooks import coerce_parameter, declared_parameters, parse_override, resolve_parameters
 from dcca_core.runner import main
 
 
@@ -75,10 +75,31 @@ def test_params_file_must_be_a_mapping(tiny_book):
         resolve_parameters(layout, "00_a", "smoke")
 
 
-@pytest.mark.parametrize("text, value", [("5", 5), ("1e-3", 1e-3), ("0.5", 0.5), ("true", True),
-                                         ("null", None), ("adam", "adam"), ("[1, 2]", [1, 2])])
-def test_command_line_values_are_yaml_scalars(text, value):
-    assert parse_override("x", text) == ("x", value)
+@pytest.mark.parametrize("text, default, value", [
+    ("5", 3, 5), ("010", 1, 10), ("1e-3", 0.1, 1e-3), ("5", 0.1, 5.0), ("true", False, True),
+    ("None", 3, None), ("null", None, None), ("no", "smoke", "no"), ("1:30", "x", "1:30"),
+    ("[1, 010]", [0], [1, 10]), ("{a: 1}", {}, {"a": 1}), ("2024-01-01", None, "2024-01-01")])
+def test_command_line_values_are_parsed_by_the_type_of_the_default(text, default, value):
+    assert parse_override("x", text) == ("x", text)
+    parsed = coerce_parameter("x", text, default)
+    assert parsed == value and type(parsed) is type(value)
+
+
+@pytest.mark.parametrize("text, default", [("1:30", 1), ("no", False), ("None", False), ("1.5", 3),
+                                           ("adam", 0.1), ("5", [1]), ("[1]", {})])
+def test_command_line_values_of_the_wrong_type_are_errors(text, default):
+    with pytest.raises(ValueError, match=r"parameter x=.* must be"):
+        coerce_parameter("x", text, default, origin="the command line")
+
+
+def test_params_files_use_yaml_1_2_and_the_notebooks_types(tiny_book):
+    layout = tiny_book()
+    layout.params_file("full", "00_a").write_text("n: 010\nseed: 2\n")
+    assert resolve_parameters(layout, "00_a", "full")["n"] == 10  # not 8, as YAML 1.1 reads it
+    layout.params_file("full", "00_a").write_text("n: no\n")
+    with pytest.raises(ValueError, match=r"parameter n='no' \(from .*00_a.yaml\) must be a whole number"):
+        resolve_parameters(layout, "00_a", "full")
+    assert resolve_parameters(layout, "00_a", "smoke", {"n": "010"})["n"] == 10
 
 
 def test_parameter_names_must_be_identifiers():
@@ -179,22 +200,102 @@ def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
 
 
 @pytest.mark.slow
-def test_a_cell_that_raises_fails_naming_chapter_cell_and_error(tiny_book, capsys):
+def test_a_cell_that_raises_fails_naming_chapter_cell_and_error_and_keeps_the_good_run(tiny_book):
     layout = tiny_book()
     book_before = _digest(layout.book_dir)
+    good = execute_chapter(layout, "00_a", "smoke", log=None)
+    good_copy = good.executed_path.read_bytes()
+    entry = read_cache(layout, "smoke")["00_a"]
+    layout.params_file("smoke", "00_a").write_text("fail: true\n")  # the next run of the same slot fails
     with pytest.raises(ChapterExecutionError) as info:
-        execute_chapter(layout, "00_a", "smoke", overrides={"fail": True}, log=None)
+        execute_chapter(layout, "00_a", "smoke", log=None)
     err = info.value
     assert err.chapter == "00_a" and err.cell_index == 3 and err.first_line == "if fail:"
     assert "RuntimeError: tiny chapter was told to fail" in str(err)
     assert "chapter 00_a failed in cell 3" in str(err)
     assert err.executed_path.name == "00_a.failed.ipynb" and err.executed_path.exists()
-    assert not layout.executed_notebook("smoke", "00_a").exists()
-    assert "00_a" not in read_cache(layout, "smoke")
-    assert _digest(layout.book_dir) == book_before
-    # the CLI reports the same and exits non-zero
-    assert main(["--root", str(layout.root), "execute", "-p", "fail", "true"]) == 1
-    assert "chapter 00_a failed in cell 3 (first line: 'if fail:')" in capsys.readouterr().err
+    # the last good run is not lost: its executed copy and its cache entry are as they were
+    assert layout.executed_notebook("smoke", "00_a").read_bytes() == good_copy
+    assert read_cache(layout, "smoke")["00_a"] == entry
+    assert chapter_status(layout, "smoke")[0]["state"] == "changed since last run"
+    after = _digest(layout.book_dir)
+    assert {k: v for k, v in after.items() if "params" not in str(k)} == {
+        k: v for k, v in book_before.items() if "params" not in str(k)}  # the notebook itself is never modified
+
+
+@pytest.mark.slow
+def test_a_custom_run_goes_to_its_own_folder_and_is_labelled(tiny_book):
+    layout = tiny_book()
+    execute_chapter(layout, "00_a", "smoke", log=None)
+    smoke_results = layout.results_file("00_a").read_bytes()
+    run = execute_chapter(layout, "00_a", "smoke", overrides={"n": "010"}, log=None)
+    folder = run.executed_path.parent
+    assert folder.name.startswith("smoke-custom-") and folder == layout.executed_dir("smoke", {"n": 10})
+    assert json.loads((folder / "run.json").read_text())["overrides"] == {"n": 10}
+    assert json.loads(run.results_path.read_text())["metrics"]["acc"] == pytest.approx(0.60)  # n = 10, not 8
+    assert run.results_path.parent == layout.results_dir / "custom" / folder.name
+    assert layout.results_file("00_a").read_bytes() == smoke_results  # the smoke book's numbers are untouched
+    src = stage_book(layout, "smoke", run=folder.name, log=None)
+    import nbformat
+    staged = nbformat.read(str(src / "00_a.ipynb"), as_version=4)
+    assert "custom run" in staged.cells[1].source and "n=10" in staged.cells[1].source
+    assert "0.6" in (src / "scoreboard.md").read_text()
+    plain = stage_book(layout, "smoke", log=None)
+    assert "custom run" not in (plain / "00_a.ipynb").read_text()
+    with pytest.raises(FileNotFoundError, match="no custom run 'smoke-custom-00000000'"):
+        stage_book(layout, "smoke", run="smoke-custom-00000000", log=None)
+
+
+@pytest.mark.slow
+def test_runners_on_two_chapters_at_once_keep_both_cache_entries(tiny_book):
+    import subprocess
+    import sys
+
+    layout = tiny_book(["00_a", "01_b"])
+    cmd = [sys.executable, "-m", "dcca_core.runner", "--root", str(layout.root), "execute", "--chapter"]
+    procs = [subprocess.Popen([*cmd, c], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for c in ("00_a", "01_b")]  # two processes, as two terminals would run them
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert sorted(read_cache(layout, "smoke")) == ["00_a", "01_b"]
+
+
+def test_a_second_runner_on_the_same_chapter_is_refused(tiny_book):
+    import fcntl
+
+    layout = tiny_book()
+    lock = layout.executed_dir("smoke") / ".cache" / "00_a.lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "a+") as fh:
+        fh.write("pid 12345, since now\n")
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ChapterExecutionError, match="being executed by another runner .pid 12345"):
+            execute_chapter(layout, "00_a", "smoke", log=None)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"key": 5}', '"text"', "{not json", '{"key": "k"}'])
+def test_a_malformed_cache_entry_is_reported_and_ignored(tiny_book, content):
+    layout = tiny_book()
+    folder = layout.executed_dir("smoke") / ".cache"
+    folder.mkdir(parents=True)
+    (folder / "00_a.json").write_text(content)
+    with pytest.warns(UserWarning, match="cache entry .*00_a.json"):
+        assert read_cache(layout, "smoke") == {}
+    with pytest.warns(UserWarning):
+        assert chapter_status(layout, "smoke")[0]["state"] == "never run"
+
+
+@pytest.mark.slow
+def test_a_long_cell_sends_a_heartbeat_to_the_log_file(tiny_book):
+    layout = tiny_book()
+    lines: list[str] = []
+    run = execute_chapter(layout, "00_a", "smoke", overrides={"sleep": "4"}, log=lines.append, heartbeat_s=1.0)
+    log_file = run.executed_path.with_suffix(".log")
+    text = log_file.read_text()
+    assert "code cell 4/5 started: import time" in text
+    assert "code cell 4/5 running for" in text and "00_a: finished in" in text
+    assert any("running for" in line for line in lines) and any("tail -f" in line for line in lines)
 
 
 # --- building (runs jupyter-book) ----------------------------------------------------------------
@@ -205,7 +306,7 @@ def test_staging_uses_executed_copies_placeholders_and_a_scoreboard(tiny_book):
     executed.parent.mkdir(parents=True)
     executed.write_text(layout.notebook("00_a").read_text())
     layout.results_dir.mkdir()
-    layout.results_file("00_a").write_text(json.dumps({"profile": "smoke", "seed": 0, "device": "cpu",
+    layout.results_file("00_a").write_text(json.dumps({"chapter": "00_a", "profile": "smoke", "seed": 0, "device": "cpu",
                                                        "metrics": {"acc": 0.6}, "published": {}}))
     notes: list[str] = []
     src = stage_book(layout, "smoke", log=notes.append)
@@ -264,7 +365,7 @@ def test_kernels_run_without_progress_bars_and_the_environment_is_restored(tiny_
     from dcca_core.publish.execute import _kernel_environment
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     layout = tiny_book()
-    with _kernel_environment(layout):
+    with _kernel_environment(layout.results_dir, layout.build_dir / "progress.log"):
         assert os.environ["TQDM_DISABLE"] == "1" and os.environ["PYTHONHASHSEED"] == "0"
         import subprocess
         import sys

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dcca_core.utils import Timer, as_tensor, get_device, keep_torch_threads, library_versions, set_seed
+from dcca_core.utils import (PROGRESS_LOG_ENV, Timer, as_tensor, get_device, keep_torch_threads, library_versions,
+                             progress_bar, set_seed)
 
 
 def _small_run(seed: int) -> torch.Tensor:
@@ -60,3 +61,25 @@ def test_keep_torch_threads_restores_the_count_even_after_an_error():
             torch.set_num_threads(before + 1)
             raise RuntimeError("boom")
     assert torch.get_num_threads() == before
+
+
+def test_progress_bars_go_to_the_log_file_as_lines_when_the_runner_asks(tmp_path, monkeypatch):
+    log = tmp_path / "chapter.log"
+    monkeypatch.setenv(PROGRESS_LOG_ENV, str(log))
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # what the runner sets for other libraries' bars
+    assert sum(progress_bar(range(5), desc="train epoch 1/2")) == 10
+    lines = log.read_text().splitlines()
+    assert lines and all("\r" not in line for line in lines)
+    assert any("train epoch 1/2" in line and "5/5" in line for line in lines)
+    log.write_text("")
+    list(progress_bar(range(3), desc="quiet", enabled=False))
+    assert log.read_text() == ""
+
+
+def test_progress_bars_respect_tqdm_disable_outside_the_runner(monkeypatch):
+    monkeypatch.delenv(PROGRESS_LOG_ENV, raising=False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress_bar(range(3), desc="x").disable
+    monkeypatch.delenv("TQDM_DISABLE")
+    assert not progress_bar(range(3), desc="x").disable
+    assert progress_bar(range(3), desc="x", enabled=False).disable

@@ -72,6 +72,13 @@ class TepData:
     test_fault_active: np.ndarray  # uint8 (21120,), 1 when test_run > 0 and test_row >= 160
     var_names: list[str]  # XMEAS(1..41), XMV(1..11)
 
+    def test_run_X(self, fault: int) -> np.ndarray:
+        """The 960 test samples of run `fault` (0 = normal, 1–21); any other id is a ValueError."""
+        runs = sorted(int(r) for r in np.unique(self.test_run))
+        if isinstance(fault, bool) or not isinstance(fault, (int, np.integer)) or int(fault) not in runs:
+            raise ValueError(f"TEP fault must be one of the test runs {runs[0]}..{runs[-1]} (0 = normal), got {fault!r}")
+        return self.test_X[self.test_run == int(fault)]
+
 
 def _check_split(split: object, valid: tuple[str, ...]) -> str:
     if not isinstance(split, str) or split not in valid:

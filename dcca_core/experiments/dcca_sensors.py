@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.ensemble import IsolationForest
-from tqdm.auto import tqdm
 
 from ..anomaly.detection_metrics import detection_rates, false_alarm_rate, flag_everything, skab_scores
 from ..anomaly.pca_monitor import PCAMonitor
@@ -50,6 +49,7 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
 from ..models.dcca import DCCA, DCCAConfig
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
+from ..utils import progress_bar
 
 __all__ = ["METHODS", "METHOD_NAMES", "SCORE_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
            "SkabResult", "TepResult", "run_skab", "run_skab_experiment", "run_tep", "dcca_family",
@@ -319,7 +319,7 @@ def run_skab(data: Any, setup: SkabSetup, *, seed: int = 0, device: str = "auto"
         raise ValueError(f"showcase run {showcase!r} is not among the chosen runs {keys}")
     runs = [run_skab_experiment(k, data.experiments[k], data.channels, setup, seed=seed, device=device,
                                 keep_model=(k == showcase), checkpoint=checkpoint)
-            for k in tqdm(keys, desc=f"SKAB runs (seed {seed})", disable=not progress)]
+            for k in progress_bar(keys, desc=f"SKAB runs (seed {seed})", enabled=progress)]
     return SkabResult(setup, runs)
 
 

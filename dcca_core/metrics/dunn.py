@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from ..utils import accumulator_device, get_device
+from ..utils import accumulator_device, get_device, progress_bar
 from ._pairwise import UNIT, centre, column_mean, exact_sq_dists
 from ._validation import as_2d, as_labels
 
@@ -122,7 +121,7 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
                 for I, J in same]
         lows = [float((torch.addmm(data.sq[J].unsqueeze(0), proj[I], proj[J].T, alpha=-2.0,
                                    out=buf[: I.stop - I.start, : J.stop - J.start]).amin(1) + data.sq[I]).min())
-                for I, J in tqdm(cross, desc="Dunn index (bounds)", disable=not show, mininterval=2.0)]
+                for I, J in progress_bar(cross, desc="Dunn index (bounds)", enabled=show, mininterval=2.0)]
         same = [same[i] for i in np.argsort(tops)[::-1]]
         cross = [cross[i] for i in np.argsort(lows)]
         tops, lows = sorted(tops, reverse=True), sorted(lows)
@@ -136,7 +135,7 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
         if top >= hi - 2 * err:
             hi = max(hi, top)
             cand_hi.append(_pairs(g, data.sq[I], I, J, lambda v: v >= hi - 2 * err))
-    bar = tqdm(total=len(cross), desc="Dunn index (exact blocks)", disable=not show, mininterval=2.0)
+    bar = progress_bar(total=len(cross), desc="Dunn index (exact blocks)", enabled=show, mininterval=2.0)
     for b, (I, J) in enumerate(cross):
         if proj is not None and lows[b] > lo + 2 * err:
             break                              # no pair left can be the closest

@@ -20,11 +20,11 @@ import yaml
 
 from ..results import atomic_write_text
 from ..scoreboard import load_records, render_scoreboard
-from .execute import Log, cache_key, is_up_to_date, read_cache, say
-from .layout import BookLayout, check_profile, read_toc
+from .execute import RUN_FILE, Log, cache_key, is_up_to_date, read_cache, say
+from .layout import BookLayout, check_profile, describe_overrides, read_toc
 from .notebooks import notebook_title, resolve_parameters
 
-__all__ = ["BookBuildError", "stage_book", "build_book", "build_pdf", "jupyter_book_command"]
+__all__ = ["BookBuildError", "custom_run", "stage_book", "build_book", "build_pdf", "jupyter_book_command"]
 
 _SKIP_IN_BOOK_DIR = {"params", ".ipynb_checkpoints", "__pycache__", "_build"}
 
@@ -85,9 +85,47 @@ def _bundle_mathjax(src: Path, log: Log) -> None:
     log(f"MathJax served from the book (local copy: {mathjax})")
 
 
-def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = say) -> Path:
-    """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it."""
+def custom_run(layout: BookLayout, run: str) -> tuple[str, dict]:
+    """(profile, overrides) of the custom run `_build/executed/<run>/` (see `execute_chapter`)."""
+    info_file = layout.build_dir / "executed" / run / RUN_FILE
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        profile, overrides = check_profile(info["profile"]), dict(info["overrides"])
+    except FileNotFoundError:
+        known = sorted(p.parent.name for p in (layout.build_dir / "executed").glob(f"*/{RUN_FILE}"))
+        raise FileNotFoundError(f"no custom run {run!r} ({info_file} is missing); custom runs here: "
+                                f"{', '.join(known) or 'none'}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{info_file} does not describe a custom run ({exc}); run the chapters again") from None
+    return profile, overrides
+
+
+def _custom_banner(profile: str, overrides: dict) -> str:
+    return (f":::{{warning}}\nThis page shows a **custom run**: the {profile} profile with "
+            f"`{describe_overrides(overrides)}` set on the command line. Its numbers are not the book's own "
+            f"{profile} run.\n:::\n")
+
+
+def _add_banner(notebook: Path, banner: str) -> None:
+    """Put a markdown banner right under the chapter's title (first markdown cell)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first_md + 1, nbformat.v4.new_markdown_cell(banner))
+    nbformat.write(nb, str(notebook))
+
+
+def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = None,
+               log: Log | None = say) -> Path:
+    """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it.
+
+    `run` names a custom run (`<profile>-custom-<hash>`, made by `execute -p ...`): its executed
+    chapters and results are staged instead, each page under a banner naming the overrides."""
     check_profile(profile)
+    overrides: dict = {}
+    if run is not None:
+        profile, overrides = custom_run(layout, run)
     log = log or (lambda msg: None)
     entries = read_toc(layout)  # fails, naming the page, when the toc lists a missing notebook
     for required in (layout.config_file, layout.toc_file):
@@ -103,7 +141,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = 
     _bundle_mathjax(src, log)
 
     chapters, titles = [], {}
-    cache = read_cache(layout, profile)
+    cache = read_cache(layout, profile, overrides)
     for entry in entries:
         if entry.kind == "markdown":
             titles[entry.name] = notebook_title(layout.book_dir / f"{entry.name}.md")
@@ -112,7 +150,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = 
             continue
         chapters.append(entry.name)
         titles[entry.name] = notebook_title(layout.notebook(entry.name))
-        executed = layout.executed_notebook(profile, entry.name)
+        executed = layout.executed_notebook(profile, entry.name, overrides)
         if not executed.exists():
             log(f"warning: {entry.name} has not been executed in the {profile} profile; its page is a "
                 f"placeholder (run: make book PROFILE={profile} CHAPTER={entry.name})")
@@ -120,10 +158,13 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = 
                                                   encoding="utf-8")
             continue
         shutil.copy2(executed, src / f"{entry.name}.ipynb")
+        if overrides:
+            _add_banner(src / f"{entry.name}.ipynb", _custom_banner(profile, overrides))
         try:
             params = (cache.get(entry.name) or {}).get("parameters")
             params = params if params is not None else resolve_parameters(layout, entry.name, profile)
-            fresh = is_up_to_date(layout, entry.name, profile, cache_key(layout, entry.name, profile, params), cache)
+            fresh = is_up_to_date(layout, entry.name, profile, cache_key(layout, entry.name, profile, params), cache,
+                                  overrides)
         except (OSError, ValueError):
             fresh = False
         if not fresh:
@@ -131,7 +172,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, log: Log | None = 
                 f"library or results; `make book PROFILE={profile}` re-runs it")
 
     if any(e.name == "scoreboard" for e in entries):
-        current = load_records(layout.results_dir, chapters)
+        current = load_records(layout.run_results_dir(profile, overrides), chapters)
         # A results file from the other profile does not belong in this build's table.
         current = {c: (r if r and r.get("profile") == profile else None) for c, r in current.items()}
         full = load_records(layout.results_dir / "full", chapters)
@@ -158,16 +199,19 @@ def _interesting(output: str) -> str:
     return "\n".join(keep[-40:]) if keep else "\n".join(output.splitlines()[-40:])
 
 
-def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "html", log: Log | None = say,
-               timeout: float = 1800) -> Path:
-    """Stage and build; return `_build/html` (or `_build/<builder>`), which holds index.html.
+def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "html", run: str | None = None,
+               log: Log | None = say, timeout: float = 1800) -> Path:
+    """Stage and build; return `_build/html` (or `_build/<builder>`; a custom `run` builds into
+    `_build/<builder>-<run>`, leaving the profile's book alone), which holds index.html.
 
     Warnings are errors (`-W --keep-going`, every page rebuilt); on failure the previous output stays.
     """
     log = log or (lambda msg: None)
     if builder not in ("html", "singlehtml"):
         raise ValueError(f"builder must be 'html' or 'singlehtml', got {builder!r}")
-    src = stage_book(layout, profile, log=log)
+    src = stage_book(layout, profile, run=run, log=log)
+    if run is not None:
+        profile = custom_run(layout, run)[0]
     work = layout.build_dir / "jb"
     cmd = jupyter_book_command() + ["build", str(src), "--path-output", str(work), "--builder", builder,
                                     "-W", "--keep-going", "--all", "-q"]
@@ -179,11 +223,11 @@ def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "ht
     if proc.returncode != 0 or not (built / "index.html").exists():
         raise BookBuildError(f"jupyter-book build failed (exit {proc.returncode}; warnings count as errors):\n"
                              + _interesting(output))
-    final = layout.build_dir / builder
+    final = layout.build_dir / (builder if run is None else f"{builder}-{run}")
     if final.exists():
         shutil.rmtree(final)
     os.replace(built, final)
-    (final / "build-info.json").write_text(json.dumps({"profile": profile, "builder": builder}) + "\n",
+    (final / "build-info.json").write_text(json.dumps({"profile": profile, "builder": builder, "run": run or profile}) + "\n",
                                            encoding="utf-8")
     log(f"book built: {final / 'index.html'}")
     return final

@@ -1,36 +1,48 @@
-"""Execute chapters with papermill into _build/executed/<profile>/, skipping unchanged ones.
+"""Execute chapters with papermill into _build/executed/<run>/, skipping unchanged ones.
+
+<run> is the profile, or `<profile>-custom-<hash>` for a run with command-line overrides (its
+results go to results/custom/<run>/, so an ad-hoc run never stands in for the profile's book).
 
 A chapter is skipped when its cache key — sha256 of the notebook, the profile, the injected
 parameters, every library source (except this book machinery, which no chapter imports) and
-requirements.txt — equals the one stored in
-`_build/executed/<profile>/.cache.json` for its last successful run, and the executed copy and an
-unchanged results file of that profile are still there.
+requirements.txt — equals the one stored in `_build/executed/<run>/.cache/<chapter>.json` for its
+last successful run, and the executed copy and an unchanged results file are still there. One cache
+file and one lock per chapter: runners on different chapters never lose each other's entries, two
+on the same chapter are refused, and a failed run leaves the last good copy and its entry alone.
+While a cell runs, a heartbeat (which cell, for how long) goes to the terminal and to
+`_build/executed/<run>/<chapter>.log`, where the library's progress bars also write (`tail -f`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import sys
+import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import nbformat
 
-from ..results import atomic_write_text
-from .layout import BookLayout, chapters_in_toc, check_profile
+from ..results import atomic_write_text, read_results
+from ..utils import PROGRESS_LOG_ENV
+from .layout import BookLayout, chapters_in_toc, check_profile, describe_overrides
 from .notebooks import parameters_cell_indices, resolve_parameters
 
 __all__ = ["ChapterExecutionError", "ChapterRun", "cache_key", "read_cache", "execute_chapter",
            "execute_book", "is_up_to_date", "chapter_status"]
 
-CACHE_FILE = ".cache.json"
+CACHE_DIR = ".cache"
+RUN_FILE = "run.json"  # what a custom run is: profile and overrides
+HEARTBEAT_S = 60.0
 SMOKE_CELL_TIMEOUT_S = 900  # no smoke cell should come near this; a hung one must not block make test
 Log = Callable[[str], None]
 
@@ -100,45 +112,81 @@ def cache_key(layout: BookLayout, chapter: str, profile: str, parameters: dict[s
     return h.hexdigest()
 
 
-def read_cache(layout: BookLayout, profile: str) -> dict[str, dict[str, Any]]:
-    """The per-chapter records of the last successful runs of `profile` (empty if none or unreadable)."""
-    path = layout.executed_dir(profile) / CACHE_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data.get("chapters", {}) if isinstance(data, dict) else {}
+def read_cache(layout: BookLayout, profile: str, overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The per-chapter records of the last successful runs (empty if none). An entry that is not a
+    well-formed record is reported and ignored, so the chapter runs again and its entry is rebuilt."""
+    folder = layout.executed_dir(profile, overrides) / CACHE_DIR
+    entries: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            warnings.warn(f"ignoring unreadable cache entry {path} ({exc}); the chapter will run again", stacklevel=2)
+            continue
+        if not (isinstance(entry, dict) and isinstance(entry.get("key"), str)
+                and isinstance(entry.get("results_sha256"), str)):
+            warnings.warn(f"ignoring malformed cache entry {path} (not a record with 'key' and "
+                          f"'results_sha256'); the chapter will run again", stacklevel=2)
+            continue
+        entries[path.stem] = entry
+    return entries
 
 
-def _write_cache(layout: BookLayout, profile: str, chapters: dict[str, dict[str, Any]]) -> None:
-    atomic_write_text(layout.executed_dir(profile) / CACHE_FILE,
-                      json.dumps({"chapters": chapters}, indent=2, sort_keys=True) + "\n")
+def _write_cache_entry(layout: BookLayout, profile: str, chapter: str, entry: dict[str, Any],
+                       overrides: dict[str, Any] | None = None) -> None:
+    atomic_write_text(layout.executed_dir(profile, overrides) / CACHE_DIR / f"{chapter}.json",
+                      json.dumps(entry, indent=2, sort_keys=True) + "\n")
 
 
 def is_up_to_date(layout: BookLayout, chapter: str, profile: str, key: str,
-                  cache: dict[str, dict[str, Any]] | None = None) -> bool:
+                  cache: dict[str, dict[str, Any]] | None = None, overrides: dict[str, Any] | None = None) -> bool:
     """Same key as the last successful run, and its executed copy and results file are unchanged."""
-    entry = (cache if cache is not None else read_cache(layout, profile)).get(chapter)
-    results = layout.results_file(chapter)
+    entry = (cache if cache is not None else read_cache(layout, profile, overrides)).get(chapter)
+    results = layout.results_file(chapter, profile, overrides)
     if not entry or entry.get("key") != key:
         return False
-    if not layout.executed_notebook(profile, chapter).exists() or not results.exists():
+    if not layout.executed_notebook(profile, chapter, overrides).exists() or not results.exists():
         return False
     return entry.get("results_sha256") == _sha256_file(results)
 
 
 @contextlib.contextmanager
-def _kernel_environment(layout: BookLayout) -> Iterator[None]:
+def _chapter_lock(folder: Path, chapter: str) -> Iterator[None]:
+    """Hold `<folder>/.cache/<chapter>.lock` while the chapter runs; a second runner is refused."""
+    lock_dir = folder / CACHE_DIR
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{chapter}.lock", "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise ChapterExecutionError(chapter, f"chapter {chapter} is being executed by another runner "
+                                                 f"({holder}); wait for it to finish", error="locked") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, since {_dt.datetime.now().isoformat(timespec='seconds')}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _kernel_environment(results_dir: Path, progress_log: Path) -> Iterator[None]:
     """Environment the kernel inherits: where results go, a fixed hash seed, the inline plot backend,
     and no tqdm progress bars.
 
     MPLBACKEND is set explicitly because a caller (pytest's conftest) may have set it to Agg, and
     with Agg a notebook shows no figures at all. Without ipywidgets, tqdm writes every update as a
-    line of text into the executed notebook (thousands of lines per training run); the runner
-    reports progress per cell instead. Run interactively, the chapters keep their progress bars.
+    line of text into the executed notebook (thousands of lines per training run); the library's
+    bars go to the chapter's log file instead (DCCA_PROGRESS_LOG). Run interactively, the chapters
+    keep their progress bars.
     """
-    wanted = {"DCCA_RESULTS_DIR": str(layout.results_dir), "PYTHONHASHSEED": "0",
-              "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
+    wanted = {"DCCA_RESULTS_DIR": str(results_dir), "PYTHONHASHSEED": "0",
+              "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1",
+              PROGRESS_LOG_ENV: str(progress_log)}
     saved = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:
@@ -166,10 +214,19 @@ def _quiet_papermill_inspection() -> Iterator[None]:
 
 def _kernel_config():
     """Local kernels talk over Unix sockets where there are any: no open TCP ports on the machine
-    (and no "running over TCP without encryption" warning from every kernel)."""
+    (and no "running over TCP without encryption" warning from every kernel). Each kernel gets its
+    own socket prefix in the temp folder: by default it is `kernel-ipc` in the working directory, so
+    two runners started from the checkout would pick the same socket files and corrupt each other's
+    messages ("Invalid Signature")."""
+    import tempfile
+    import uuid
+
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
+    if os.name != "posix":
+        return Config()
+    prefix = os.path.join(tempfile.gettempdir(), f"dcca-kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
 
 
 def _first_line(source: str) -> str:
@@ -219,62 +276,133 @@ def _failure(chapter: str, layout: BookLayout, exc: BaseException, failed_copy: 
         cell_index=src_idx, first_line=first, error=error, executed_path=failed_copy)
 
 
+class _Heartbeat:
+    """Reports which cell of a running chapter is executing and for how long, from the notebook
+    papermill saves at the start and end of every cell; to `log` and to the chapter's log file."""
+
+    def __init__(self, chapter: str, running: Path, log_file: Path, log: Log, every: float = HEARTBEAT_S) -> None:
+        self.chapter, self.running, self.log_file, self.log, self.every = chapter, running, log_file, log, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{chapter}", daemon=True)
+        self._cell: int | None = None
+        self._since = time.monotonic()
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def write(self, message: str) -> None:
+        stamp = _dt.datetime.now().strftime("%H:%M:%S")
+        with open(self.log_file, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} {message}\n")
+
+    def _current(self) -> tuple[int, int, str] | None:
+        try:
+            nb = nbformat.read(str(self.running), as_version=4)
+        except Exception:  # noqa: BLE001 - not written yet, or being rewritten: try again later
+            return None
+        code = [i for i, c in enumerate(nb.cells)  # numbered as in book/<chapter>.ipynb: without papermill's cell
+                if c.cell_type == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        for n, i in enumerate(code, 1):
+            if nb.cells[i].get("metadata", {}).get("papermill", {}).get("status") == "running":
+                return n, len(code), _first_line(nb.cells[i].source)
+        return None
+
+    def _loop(self) -> None:
+        last_beat = time.monotonic()
+        while not self._stop.wait(min(5.0, self.every)):
+            current = self._current()
+            if current is None:
+                continue
+            n, total, first = current
+            now = time.monotonic()
+            if n != self._cell:
+                self._cell, self._since, last_beat = n, now, now
+                self.write(f"{self.chapter}: code cell {n}/{total} started: {first}")
+            elif now - last_beat >= self.every:
+                last_beat = now
+                message = (f"{self.chapter}: code cell {n}/{total} running for {_fmt_seconds(now - self._since)}: "
+                           f"{first}")
+                self.write(message)
+                self.log(f"    {message}")
+
+
 def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
                     overrides: dict[str, Any] | None = None, force: bool = False,
                     keep_full_results: bool = False, progress_bar: bool = False,
-                    cell_timeout: float | None | str = "auto", log: Log | None = say) -> ChapterRun:
+                    cell_timeout: float | None | str = "auto", log: Log | None = say,
+                    heartbeat_s: float = HEARTBEAT_S) -> ChapterRun:
     """Run one chapter with papermill unless its cache key is unchanged; raise ChapterExecutionError on failure.
 
     The executed copy is written to `<chapter>.running.ipynb` and renamed on success; a failed run is
-    kept as `<chapter>.failed.ipynb` and the previous executed copy and cache entry are dropped.
+    kept as `<chapter>.failed.ipynb`, and the previous good copy and its cache entry stay as they were.
+    With `overrides` the run goes to its own folder (see the module docstring), labelled by them.
     `cell_timeout` (seconds per cell; "auto": SMOKE_CELL_TIMEOUT_S in the smoke profile, none in full)
     stops a hung smoke run instead of letting it eat the CI budget.
     """
     import papermill as pm
 
     check_profile(profile)
-    if keep_full_results and profile != "full":
-        raise ValueError("--keep-full-results only applies to the full profile (results/full/ holds "
-                         f"paper-scale runs), got profile {profile!r}")
+    if keep_full_results and (profile != "full" or overrides):
+        raise ValueError("--keep-full-results only applies to the full profile without -p overrides "
+                         f"(results/full/ holds the paper-scale runs), got profile {profile!r}"
+                         + (f" with overrides {describe_overrides(overrides)}" if overrides else ""))
     log = log or (lambda msg: None)
     parameters = resolve_parameters(layout, chapter, profile, overrides)
+    custom = {k: parameters[k] for k in (overrides or {})}  # as parsed by the notebook's types
     key = cache_key(layout, chapter, profile, parameters)
-    out_dir = layout.executed_dir(profile)
+    out_dir = layout.executed_dir(profile, custom)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = layout.executed_notebook(profile, chapter)
-    results = layout.results_file(chapter)
-    cache = read_cache(layout, profile)
+    if custom:
+        atomic_write_text(out_dir / RUN_FILE, json.dumps({"profile": profile, "overrides": custom,
+                                                          "label": describe_overrides(custom)},
+                                                         indent=2, sort_keys=True, default=str) + "\n")
+    target = layout.executed_notebook(profile, chapter, custom)
+    results_dir = layout.run_results_dir(profile, custom)
+    results = layout.results_file(chapter, profile, custom)
     timeout = (SMOKE_CELL_TIMEOUT_S if profile == "smoke" else None) if cell_timeout == "auto" else cell_timeout
 
-    if not force and is_up_to_date(layout, chapter, profile, key, cache):
-        run = ChapterRun(chapter, "cached", 0.0, target, results)
-    else:
-        running, failed = out_dir / f"{chapter}.running.ipynb", out_dir / f"{chapter}.failed.ipynb"
-        layout.results_dir.mkdir(parents=True, exist_ok=True)
-        started_wall = time.time()
-        start = time.perf_counter()
-        try:
-            with _kernel_environment(layout), _quiet_papermill_inspection():
-                pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
-                                    cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
-                                    log_output=False, request_save_on_cell_execute=True,
-                                    config=_kernel_config(), execution_timeout=timeout)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
-            if running.exists():
-                os.replace(running, failed)
-            target.unlink(missing_ok=True)
-            cache.pop(chapter, None)
-            _write_cache(layout, profile, cache)
-            raise _failure(chapter, layout, exc, failed) from None
-        seconds = time.perf_counter() - start
-        _check_results(chapter, profile, results, started_wall, running)
-        os.replace(running, target)
-        (out_dir / f"{chapter}.failed.ipynb").unlink(missing_ok=True)
-        cache[chapter] = {"key": key, "results_sha256": _sha256_file(results), "seconds": round(seconds, 2),
-                          "parameters": json.loads(json.dumps(parameters, default=str)),
-                          "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-        _write_cache(layout, profile, cache)
-        run = ChapterRun(chapter, "executed", seconds, target, results)
+    with _chapter_lock(out_dir, chapter):
+        cache = read_cache(layout, profile, custom)
+        if not force and is_up_to_date(layout, chapter, profile, key, cache, custom):
+            run = ChapterRun(chapter, "cached", 0.0, target, results)
+        else:
+            running, failed = out_dir / f"{chapter}.running.ipynb", out_dir / f"{chapter}.failed.ipynb"
+            log_file = out_dir / f"{chapter}.log"
+            log_file.write_text("", encoding="utf-8")
+            if custom:
+                log(f"    custom run ({describe_overrides(custom)}): executed copy in {out_dir}, results in {results_dir}")
+            log(f"    progress: tail -f {log_file}")
+            results_dir.mkdir(parents=True, exist_ok=True)
+            started_wall = time.time()
+            start = time.perf_counter()
+            heartbeat = _Heartbeat(chapter, running, log_file, log, heartbeat_s)
+            try:
+                with _kernel_environment(results_dir, log_file), _quiet_papermill_inspection(), heartbeat:
+                    pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
+                                        cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
+                                        log_output=False, request_save_on_cell_execute=True,
+                                        config=_kernel_config(), execution_timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
+                if running.exists():
+                    os.replace(running, failed)
+                heartbeat.write(f"{chapter}: FAILED after {_fmt_seconds(time.perf_counter() - start)}")
+                raise _failure(chapter, layout, exc, failed) from None
+            seconds = time.perf_counter() - start
+            heartbeat.write(f"{chapter}: finished in {_fmt_seconds(seconds)}")
+            _check_results(chapter, profile, results, started_wall, running)
+            os.replace(running, target)
+            failed.unlink(missing_ok=True)
+            _write_cache_entry(layout, profile, chapter, {
+                "key": key, "results_sha256": _sha256_file(results), "seconds": round(seconds, 2),
+                "parameters": json.loads(json.dumps(parameters, default=str)), "overrides": json.loads(
+                    json.dumps(custom, default=str)),
+                "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}, custom)
+            run = ChapterRun(chapter, "executed", seconds, target, results)
 
     if keep_full_results:
         keep = layout.full_results_file(chapter)
@@ -292,9 +420,9 @@ def _check_results(chapter: str, profile: str, results: Path, started_wall: floa
                      f"write_results({chapter!r}, ...)); the executed notebook is {running}",
             error="no results file", executed_path=running)
     try:
-        record = json.loads(results.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ChapterExecutionError(chapter, f"chapter {chapter} wrote an invalid {results}: {exc}",
+        record = read_results(results)
+    except ValueError as exc:
+        raise ChapterExecutionError(chapter, f"chapter {chapter} wrote an invalid results file: {exc}",
                                     error="invalid results file", executed_path=running) from None
     if record.get("profile") != profile:
         raise ChapterExecutionError(
@@ -331,7 +459,7 @@ def execute_book(layout: BookLayout, profile: str = "smoke", chapters: list[str]
         runs.append(run)
     n_exec = sum(r.status == "executed" for r in runs)
     log(f"{n_exec} chapter(s) executed, {len(runs) - n_exec} unchanged, in {_fmt_seconds(time.perf_counter() - total)}"
-        f"; executed notebooks in {layout.executed_dir(profile)}")
+        f"; executed notebooks in {runs[-1].executed_path.parent if runs else layout.executed_dir(profile)}")
     return runs
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-__all__ = ["BookLayout", "TocEntry", "read_toc", "GENERATED_PAGES"]
+__all__ = ["BookLayout", "TocEntry", "read_toc", "run_name", "describe_overrides", "GENERATED_PAGES"]
 
 PROFILES = ("smoke", "full")
 # Pages the build generates itself; the toc may name them without a file under book/.
@@ -53,22 +56,41 @@ class BookLayout:
         """book/<chapter>.ipynb (the committed, output-free source)."""
         return self.book_dir / f"{chapter}.ipynb"
 
-    def executed_dir(self, profile: str) -> Path:
-        """_build/executed/<profile>/: papermill's executed copies and the cache file."""
-        check_profile(profile)
-        return self.build_dir / "executed" / profile
+    def executed_dir(self, profile: str, overrides: dict[str, Any] | None = None) -> Path:
+        """_build/executed/<run>/: papermill's executed copies, their logs and cache entries, where
+        <run> is the profile, or `<profile>-custom-<hash>` for a run with command-line overrides."""
+        return self.build_dir / "executed" / run_name(profile, overrides)
 
-    def executed_notebook(self, profile: str, chapter: str) -> Path:
-        """_build/executed/<profile>/<chapter>.ipynb."""
-        return self.executed_dir(profile) / f"{chapter}.ipynb"
+    def executed_notebook(self, profile: str, chapter: str, overrides: dict[str, Any] | None = None) -> Path:
+        """_build/executed/<run>/<chapter>.ipynb."""
+        return self.executed_dir(profile, overrides) / f"{chapter}.ipynb"
 
-    def results_file(self, chapter: str) -> Path:
-        """results/<chapter>.json, written by the chapter's last cell."""
-        return self.results_dir / f"{chapter}.json"
+    def run_results_dir(self, profile: str, overrides: dict[str, Any] | None = None) -> Path:
+        """results/ for the profile's own runs; results/custom/<run>/ for a run with overrides, so an
+        ad-hoc run never replaces the numbers of the profile's book."""
+        return self.results_dir / "custom" / run_name(profile, overrides) if overrides else self.results_dir
+
+    def results_file(self, chapter: str, profile: str = "smoke", overrides: dict[str, Any] | None = None) -> Path:
+        """results/<chapter>.json (or the custom run's), written by the chapter's last cell."""
+        return self.run_results_dir(profile, overrides) / f"{chapter}.json"
 
     def full_results_file(self, chapter: str) -> Path:
         """results/full/<chapter>.json, kept from `make full` (committed)."""
         return self.results_dir / "full" / f"{chapter}.json"
+
+
+def run_name(profile: str, overrides: dict[str, Any] | None = None) -> str:
+    """The profile, or `<profile>-custom-<8 hex of the overrides>` for a run with overrides."""
+    check_profile(profile)
+    if not overrides:
+        return profile
+    blob = json.dumps(overrides, sort_keys=True, default=str)
+    return f"{profile}-custom-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+def describe_overrides(overrides: dict[str, Any] | None) -> str:
+    """`seed=1, epochs=5` (empty for none), as the banner of a custom run shows them."""
+    return ", ".join(f"{k}={v!r}" for k, v in sorted((overrides or {}).items()))
 
 
 def check_profile(profile: str) -> str:

@@ -7,6 +7,7 @@ uses the default); here it is an error that names the parameter and the declared
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 from .layout import BookLayout, check_profile
 
 __all__ = ["parameters_cell_indices", "declared_parameters", "load_params_file", "parse_override",
-           "check_known_parameters", "resolve_parameters", "notebook_hygiene_problems", "notebook_title"]
+           "yaml12_load", "declared_defaults", "coerce_parameter", "check_known_parameters", "resolve_parameters", "notebook_hygiene_problems", "notebook_title"]
 
 
 def _read(nb_or_path: str | Path | nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -55,13 +56,54 @@ def declared_parameters(nb_or_path: str | Path | nbformat.NotebookNode) -> dict[
     return declared
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema for plain scalars: `010` is 10 (not 8),
+    `1:30` and `2024-01-01` stay strings, only true/false are booleans (`no`, `on` are strings)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "null",
+                                                                                  "timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_CORE_SCALARS = {
+    "bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    "float": (r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+              "-+0123456789."),
+    "null": (r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+}
+for _tag, (_rx, _first) in _CORE_SCALARS.items():
+    _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_rx), list(_first))
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _core_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    text = loader.construct_scalar(node).lower()
+    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _core_float)
+
+
+def yaml12_load(text: str) -> Any:
+    """Parse YAML with the 1.2 core schema (see `_Yaml12Loader`)."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_params_file(path: str | Path) -> dict[str, Any]:
     """A profile's parameters for one chapter; a missing or empty file means no overrides."""
     path = Path(path)
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml12_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {exc}") from None
     if data is None:
@@ -71,20 +113,74 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def parse_override(name: str, value: str) -> tuple[str, Any]:
-    """`-p name value` → (name, value parsed as a YAML scalar; `1e-3` counts as a float)."""
+def parse_override(name: str, value: str) -> tuple[str, str]:
+    """`-p name value` → (name, value): the name is checked here; the value stays text until
+    `resolve_parameters` parses it by the type of the notebook's default (`coerce_parameter`)."""
     if not name.isidentifier():
         raise ValueError(f"parameter name {name!r} is not a valid Python identifier")
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    if isinstance(parsed, str):
+    return name, value
+
+
+_UNTYPED = object()
+
+
+def declared_defaults(declared: dict[str, str]) -> dict[str, Any]:
+    """Name → the default's value where the source is a literal (`5`, `"adam"`, `[1, 2]`), else untyped."""
+    out: dict[str, Any] = {}
+    for name, source in declared.items():
         try:
-            parsed = float(parsed) if any(c in parsed for c in ".eE") or parsed.lower() in ("nan", "inf") else int(parsed)
-        except ValueError:
-            pass
-    return name, parsed
+            out[name] = ast.literal_eval(source) if source else _UNTYPED
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            out[name] = _UNTYPED
+    return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return type(value).__name__
+
+
+def coerce_parameter(name: str, value: Any, default: Any = _UNTYPED, *, origin: str = "") -> Any:
+    """`value` checked against (and, for text from the command line, parsed by) the type of the
+    notebook's default: bool takes true/false; int takes decimal digits (`010` is 10); float takes
+    any number; str takes the text as given; list/dict take YAML 1.2 flow syntax. `None` (or `null`)
+    is accepted where the default is a number, a list, a dict or None, as "all"/"not set".
+    Anything else is a ValueError naming the parameter, the value and the expected type."""
+    where = f" (from {origin})" if origin else ""
+    want = "untyped" if default is _UNTYPED else _kind(default)
+    if isinstance(value, str) and want != "str":
+        text = value.strip()
+        if text in ("None", "none") and want not in ("bool",):
+            value = None
+        else:
+            try:
+                value = yaml12_load(text) if text else None
+            except yaml.YAMLError as exc:
+                raise ValueError(f"parameter {name}={value!r}{where} is not valid YAML: {exc}") from None
+    got = _kind(value)
+    ok = (want in ("untyped", "None") or got == want or (want == "float" and got == "int")
+          or (got == "None" and want in ("int", "float", "list", "dict")))
+    if not ok:
+        expected = {"bool": "true or false", "int": "a whole number (decimal)", "float": "a number",
+                    "str": "text", "list": "a list such as [1, 2]", "dict": "a mapping such as {a: 1}"}[want]
+        raise ValueError(f"parameter {name}={value!r}{where} must be {expected}, like the notebook's default "
+                         f"{default!r}; got a value of type {got}")
+    if want == "float" and got == "int":
+        value = float(value)
+    return value
 
 
 def check_known_parameters(given: dict[str, Any], declared: dict[str, str] | list[str], *, chapter: str,
@@ -114,6 +210,9 @@ def resolve_parameters(layout: BookLayout, chapter: str, profile: str,
     check_known_parameters(from_file, declared, chapter=chapter, origin=str(params_path))
     overrides = dict(overrides or {})
     check_known_parameters(overrides, declared, chapter=chapter, origin="the command line")
+    defaults = declared_defaults(declared)
+    from_file = {k: coerce_parameter(k, v, defaults[k], origin=str(params_path)) for k, v in from_file.items()}
+    overrides = {k: coerce_parameter(k, v, defaults[k], origin="the command line") for k, v in overrides.items()}
     params: dict[str, Any] = {"profile": profile} if "profile" in declared else {}
     params.update(from_file)
     params.update(overrides)

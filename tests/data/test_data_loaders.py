@@ -109,6 +109,10 @@ def test_tep_shapes_runs_and_fault_flags():
     assert tep.test_fault_active.sum() == 21 * 800
     np.testing.assert_array_equal(tep.test_fault_active, (tep.test_run > 0) & (tep.test_row >= 160))
     assert tep.var_names[0] == "XMEAS(1)" and tep.var_names[41] == "XMV(1)" and len(tep.var_names) == 52
+    assert tep.test_run_X(8).shape == (960, 52) and np.array_equal(tep.test_run_X(0), tep.test_X[:960])
+    for bad in (99, 22, -1, True, 1.0):  # `-p tep_fault 99` is an error, not an empty plot
+        with pytest.raises(ValueError, match="TEP fault must be one of the test runs 0..21"):
+            tep.test_run_X(bad)
 
 
 @pytest.mark.parametrize("call, valid", [
