@@ -47,6 +47,13 @@ def test_papermill_itself_sees_every_declared_parameter(notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_chapter_switches_the_library_progress_bars_off(notebook):
+    # The runner sends them to the chapter's log file; a hard-coded progress=False leaves a long run silent.
+    sources = "\n".join(c.source for c in nbformat.read(str(notebook), as_version=4).cells if c.cell_type == "code")
+    assert "progress=False" not in sources
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_declares_profile_seed_and_device(notebook):
     declared = declared_parameters(notebook)
     assert {"profile", "seed", "device"} <= set(declared), f"declared: {', '.join(declared)}"

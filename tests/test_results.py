@@ -45,3 +45,14 @@ def test_read_results_clear_errors(tmp_path):
     (tmp_path / "half.json").write_text('{"metrics": {')
     with pytest.raises(ValueError, match="not valid JSON"):
         read_results(tmp_path / "half.json")
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("[1, 2]", "holds a JSON list"), ('"text"', "holds a JSON str"), ("{not json", "not valid JSON"),
+    ('{"profile": "smoke", "metrics": {}}', "chapter"), ('{"chapter": "x", "profile": "smoke", "metrics": [1]}', "metrics"),
+    ('{"chapter": "x", "profile": "smoke", "metrics": {}, "published": "paper"}', "published")])
+def test_a_structurally_wrong_results_file_is_a_clear_error(tmp_path, content, problem):
+    path = tmp_path / "00_x.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=f"results file {path}.*{problem}"):
+        read_results(path)
