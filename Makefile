@@ -1,32 +1,81 @@
 # dcca-book: two commands set everything up on a fresh machine.
-#   make book   venv + install + smoke run of every chapter + HTML book in _build/html
-#   make test   venv + install + the test suite (what .ci/run calls)
+#   make book   venv + install + Debian packages + smoke run of every chapter + HTML book in _build/html
+#   make test   venv + install + the test suite (what .ci/run calls; installs no Debian package)
 # Variables: PROFILE=smoke|full  CHAPTER=02_dec_mnist  FORCE=1
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu   install torch from that index (here: the CPU
+#              build, about 200 MB) instead of the default index (PyPI: the CUDA build on Linux, GBs)
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-deps
 PIP := $(PY) -m pip --quiet --disable-pip-version-check
 PROFILE ?= smoke
 CHAPTER ?=
 FORCE ?=
+# Every package but torch, pinned and hashed (pip --require-hashes); regenerate with `make lock`.
+LOCK := requirements.lock
+# torch is installed by its own pinned line from requirements.txt: its wheels differ per index (the
+# CUDA build on PyPI, torch==X+cpu on PyTorch's CPU index), so no one set of hashes fits both.
+TORCH_INDEX ?=
+TORCH_REQ := $(shell grep -m1 -oE '^torch==[^[:space:];]+' requirements.txt)
 # Recursive (=), so that a target-specific PROFILE (make full) reaches the runner.
 RUNNER_ARGS = --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
 
-.PHONY: setup system-deps test test-fast test-book smoke book full bench serve pdf clean
+.PHONY: setup system-deps lock test test-fast test-book smoke book full bench serve pdf clean distclean
 
-setup: $(STAMP) ## create .venv and install the pinned requirements (idempotent)
+setup: $(STAMP) $(SYSTEM_STAMP) ## create .venv, install the locked requirements, and the Debian packages if missing (root)
 
-$(STAMP): requirements.txt pyproject.toml
+# The Debian packages are looked at once after each (re)install of .venv, by `make setup` (and the
+# targets that depend on it: book, smoke, full, pdf, bench), never by the test targets.
+$(SYSTEM_STAMP): $(STAMP)
+	@$(MAKE) --no-print-directory system-deps
+	@touch $@
+
+# The Python environment only: `make test` depends on this, never on the Debian packages.
+$(STAMP): requirements.txt $(LOCK) pyproject.toml
+	@test -n "$(TORCH_REQ)" || { echo "requirements.txt has no torch==<version> line"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing requirements into $(VENV) (about 2-3 minutes the first time; log: $(VENV)/install.log)"
-	@$(PIP) install -r requirements.txt > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PIP) install --require-hashes -r $(LOCK) > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_REQ)" >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@$(PIP) install --no-deps -e . >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@$(MAKE) --no-print-directory system-deps
 	@touch $(STAMP)
+
+# Regenerate requirements.lock after editing requirements.txt (UPGRADE=1: newest allowed releases).
+# pip-compile runs from a throwaway venv ($(LOCK_TOOLS)), never from .venv. Existing pins are kept
+# unless requirements.txt needs otherwise; torch is left out (see above), and so are the CUDA
+# libraries that only PyPI's torch build pulls in (nvidia-*, triton, cuda-*).
+LOCK_TOOLS ?= /tmp/dcca-book-pip-tools
+UPGRADE ?=
+define LOCK_HEADER
+# requirements.lock: every package `make setup` installs into .venv, pinned with the sha256 of every
+# PyPI file of that version; installed with `pip install --require-hashes -r requirements.lock`.
+# Regenerate it after editing requirements.txt with `make lock` (pip-tools 7.6.2 in a throwaway
+# venv; `make lock UPGRADE=1` moves every pin to the newest allowed release). Do not edit by hand.
+# Resolved for CPython 3.11 (environment.yml, CI) on Linux x86-64.
+# Not in here: torch. `make setup` installs it next, by its pinned line in requirements.txt, from
+# PyPI (the CUDA build on Linux; its nvidia-* and triton dependencies are pinned exactly by torch
+# itself) or, with `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`, from that index
+# (the +cpu build). The two are different files, so one set of hashes cannot cover both; torch's
+# own Python dependencies (filelock, sympy, networkx, jinja2, fsspec, ...) are locked here.
+endef
+export LOCK_HEADER
+lock: ## regenerate requirements.lock from requirements.txt (pip-compile --generate-hashes)
+	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+	  $(LOCK_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check pip-tools==7.6.2; }
+	@if [ -f $(LOCK) ]; then cp $(LOCK) $(LOCK).tmp; else rm -f $(LOCK).tmp; fi
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --strip-extras \
+	  --no-header --no-emit-index-url --no-emit-find-links --unsafe-package torch $(if $(UPGRADE),--upgrade) \
+	  -o $(LOCK).tmp requirements.txt || { rm -f $(LOCK).tmp; exit 1; }
+	@{ printf '%s\n\n' "$$LOCK_HEADER"; \
+	   awk '/^[A-Za-z0-9]/ { skip = ($$0 ~ /^(nvidia-|triton==|cuda-)/) } /^# WARNING: The following packages were not pinned/ { exit } !skip' $(LOCK).tmp \
+	   | sed -e :a -e '/^\n*$$/{$$d;N;ba' -e '}'; } > $(LOCK)
+	@rm -f $(LOCK).tmp
+	@echo "wrote $(LOCK): $$(grep -c '^[A-Za-z0-9]' $(LOCK)) packages"
 
 # Debian packages the book uses: Fashion-MNIST (a second data set) and Chromium (PDF, browser check).
 # Installed only when missing and when we may (root with apt-get); otherwise we say how.
@@ -44,10 +93,10 @@ system-deps:
 	  fi; \
 	fi
 
-test: setup ## the whole suite: library tests, every chapter (smoke, cached) and checks of the built book
+test: $(STAMP) ## the whole suite: library tests, every chapter (smoke, cached) and checks of the built book
 	$(PY) -m pytest -q --durations=15
 
-test-fast: setup ## the library tests only (no chapter runs, no book build)
+test-fast: $(STAMP) ## the library tests only (no chapter runs, no book build)
 	$(PY) -m pytest -q -m "not slow"
 
 # Chapters run once and are cached in _build/executed/<profile>/: a chapter whose notebook, params,
@@ -64,7 +113,7 @@ book: setup ## execute the chapters (cached), then build the HTML book in _build
 	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
 	$(PY) -m dcca_core.runner build --profile $(PROFILE)
 
-test-book: setup ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
+test-book: $(STAMP) ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
 	$(PY) -m pytest -q tests/book_checks
 
 bench: setup ## speed against the reference implementations → bench/results.json

@@ -10,6 +10,10 @@
 
 Points without a decision (NaN, e.g. before the first window of a run ends) are left out and
 counted in `n_undecided`, never silently scored as "normal".
+
+Every function takes one run as 1-D arrays, one entry per point (`skab_scores` also takes a list
+of such runs). Labels and decisions are 0/1 flags: bool, or integers/floats exactly 0 or 1. Scores
+(0.3), 2-D arrays and empty arrays raise a ValueError that names the argument.
 """
 
 from __future__ import annotations
@@ -21,16 +25,49 @@ import numpy as np
 __all__ = ["confusion_counts", "skab_scores", "detection_rates", "false_alarm_rate", "flag_everything"]
 
 
+def _one_d(name: str, values: Any) -> np.ndarray:
+    """`values` as a non-empty 1-D array (one entry per point), or a ValueError naming `name`."""
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per point), got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty")
+    return a
+
+
+def _flags(name: str, values: Any, allow_nan: bool = False) -> np.ndarray:
+    """0/1 flags as float64: bool, or integers/floats exactly 0 or 1 (NaN = 'no decision' if allowed).
+
+    Scores, probabilities (0.3) or cluster indices (2) are rejected: threshold them first.
+    """
+    a = _one_d(name, values)
+    if a.dtype != bool and not np.issubdtype(a.dtype, np.integer) and not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"{name} must hold 0/1 flags (bool or numbers), got dtype {a.dtype}")
+    f = a.astype(np.float64)
+    nan = np.isnan(f)
+    if nan.any() and not allow_nan:
+        raise ValueError(f"{name} must hold 0/1 flags only, without NaN")
+    bad = ~nan & (f != 0) & (f != 1)
+    if bad.any():
+        examples = ", ".join(repr(float(v)) for v in np.unique(f[bad])[:3])
+        what = "0/1 flags (or NaN for 'no decision')" if allow_nan else "0/1 flags"
+        raise ValueError(f"{name} must hold {what}, not scores: got {examples}; threshold the scores first")
+    return f
+
+
+def _same_length(names: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        joined = " and ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + " and " + names[-1]
+        sep = " vs " if len(names) == 2 else ", "
+        raise ValueError(f"{joined} differ in length: {sep.join(map(str, lengths))}")
+
+
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, int]:
-    y = np.asarray(y_true, dtype=np.float64).ravel()
-    p = np.asarray(y_pred, dtype=np.float64).ravel()
-    if y.shape != p.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {y.shape[0]} vs {p.shape[0]}")
-    if np.isnan(y).any() or not np.isin(y, (0, 1)).all():
-        raise ValueError("y_true must hold 0/1 labels only")
+    y = _flags("y_true", y_true)
+    p = _flags("y_pred", y_pred, allow_nan=True)
+    _same_length(("y_true", "y_pred"), (y, p))
     decided = ~np.isnan(p)
-    if not np.isin(p[decided], (0, 1)).all():
-        raise ValueError("y_pred must hold 0/1 decisions (or NaN for 'no decision')")
     return y[decided].astype(bool), p[decided].astype(bool), int((~decided).sum())
 
 
@@ -40,7 +77,11 @@ def _is_runs(y: Any) -> bool:
 
 
 def confusion_counts(y_true: Any, y_pred: Any) -> dict[str, int]:
-    """TP, FP, FN, TN of 0/1 point decisions (NaN decisions are skipped and counted)."""
+    """TP, FP, FN, TN of 0/1 point decisions (NaN decisions are skipped and counted).
+
+    `y_true` (0/1 labels) and `y_pred` (0/1 decisions, NaN = none) are 1-D arrays of the same length;
+    bool or numbers exactly 0 or 1. Anything else (scores, 2-D arrays, empty arrays) is a ValueError.
+    """
     y, p, undecided = _pair(y_true, y_pred)
     return {"tp": int((y & p).sum()), "fp": int((~y & p).sum()), "fn": int((y & ~p).sum()),
             "tn": int((~y & ~p).sum()), "n_undecided": undecided}
@@ -58,8 +99,14 @@ def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dic
     else:
         pairs = [(y_true, y_pred)]
     total = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "n_undecided": 0}
-    for yt, yp in pairs:
-        for key, value in confusion_counts(yt, yp).items():
+    for i, (yt, yp) in enumerate(pairs):
+        try:
+            counts = confusion_counts(yt, yp)
+        except ValueError as err:
+            if len(pairs) == 1:
+                raise
+            raise ValueError(f"run {i}: {err}") from None
+        for key, value in counts.items():
             total[key] += value
     tp, fp, fn, tn = total["tp"], total["fp"], total["fn"], total["tn"]
     if tp + fp + fn == 0:
@@ -71,13 +118,14 @@ def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dic
 def detection_rates(flagged: Any, run: Any, fault_active: Any, faults: Sequence[int] | None = None) -> dict[int, float]:
     """Fault detection rate per fault run: flagged share of its fault-active samples.
 
-    `flagged` may hold NaN (no decision); those samples are left out of the share.
+    `flagged`, `run` and `fault_active` are 1-D, one entry per test sample. `flagged` holds 0/1
+    decisions (bool, or numbers exactly 0 or 1) and may hold NaN (no decision); those samples are
+    left out of the share. Scores are rejected: threshold them first. `fault_active` is 0/1 too.
     """
-    f = np.asarray(flagged, dtype=np.float64).ravel()
-    r = np.asarray(run).ravel()
-    a = np.asarray(fault_active).astype(bool).ravel()
-    if not (len(f) == len(r) == len(a)):
-        raise ValueError(f"flagged, run and fault_active differ in length: {len(f)}, {len(r)}, {len(a)}")
+    f = _flags("flagged", flagged, allow_nan=True)
+    r = _one_d("run", run)
+    a = _flags("fault_active", fault_active).astype(bool)
+    _same_length(("flagged", "run", "fault_active"), (f, r, a))
     faults = sorted(set(r[a].tolist())) if faults is None else list(faults)
     rates = {}
     for fault in faults:
@@ -89,11 +137,17 @@ def detection_rates(flagged: Any, run: Any, fault_active: Any, faults: Sequence[
 
 
 def false_alarm_rate(flagged: Any, normal: Any | None = None) -> float:
-    """Share of normal samples that are flagged (all samples when `normal` is None)."""
-    f = np.asarray(flagged, dtype=np.float64).ravel()
-    sel = np.ones(len(f), bool) if normal is None else np.asarray(normal).astype(bool).ravel()
-    if len(sel) != len(f):
-        raise ValueError(f"flagged and normal differ in length: {len(f)} vs {len(sel)}")
+    """Share of normal samples that are flagged (all samples when `normal` is None).
+
+    `flagged` is 1-D 0/1 decisions (NaN = no decision, left out); `normal` a 1-D 0/1 or bool mask of
+    the same length.
+    """
+    f = _flags("flagged", flagged, allow_nan=True)
+    if normal is None:
+        sel = np.ones(len(f), bool)
+    else:
+        sel = _flags("normal", normal).astype(bool)
+        _same_length(("flagged", "normal"), (f, sel))
     sel &= ~np.isnan(f)
     if not sel.any():
         raise ValueError("no normal samples with a decision")
