@@ -124,7 +124,7 @@ class Checkpointer:
     """
 
     def __init__(self, name: str, config: dict[str, Any], root: str | Path | None = None, *,
-                 code: Iterable[ModuleType | str] = ("dcca_core.training",),
+                 code: Iterable[ModuleType | str] = ("dcca_core.training.loop",),
                  reuse_across_code: bool | None = None) -> None:
         if not name or "/" in name:
             raise ValueError(f"checkpoint name must be a plain word, got {name!r}")

@@ -19,7 +19,8 @@ import argparse
 import time
 
 from dcca_core.cluster import KMeans
-from dcca_core.dec_training import DECClusterer, DECConfig, SDAEConfig, extend_finetuning, pretrain_sdae
+from dcca_core.training.dec import DECClusterer, DECConfig
+from dcca_core.training.sdae import SDAEConfig, extend_finetuning, pretrain_sdae
 from dcca_core.experiments import dec_mnist as ch2
 from dcca_core.training import encode
 

@@ -2,7 +2,6 @@
 
 import errno
 import logging
-import os
 import sys
 import textwrap
 

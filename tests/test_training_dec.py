@@ -4,8 +4,8 @@ import torch
 
 from dcca_core.checkpoints import Checkpointer
 from dcca_core.data import load_mnist
-from dcca_core.dec_training import (DECClusterer, DECConfig, SDAEConfig, dec_step,
-                                    denoising_loss, extend_finetuning, fit_dec, predict_proba, pretrain_sdae)
+from dcca_core.training.dec import DECClusterer, DECConfig, dec_step, fit_dec, predict_proba
+from dcca_core.training.sdae import SDAEConfig, denoising_loss, extend_finetuning, pretrain_sdae
 from dcca_core.models.autoencoders import DenseAutoencoder
 from dcca_core.models.dec import DEC, kl_divergence, target_distribution
 
@@ -158,7 +158,7 @@ def test_bad_configs_and_inputs_are_rejected(mnist_small, pretrained):
 
 
 def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretrained, tmp_path, monkeypatch):
-    import dcca_core.dec_training as dt
+    import dcca_core.training.sdae as dt
 
     real = dt.fit_autoencoder
 
@@ -205,7 +205,7 @@ def test_extended_finetuning_equals_training_longer_from_scratch(mnist_small, pr
 def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained, tmp_path, monkeypatch):
     import copy
 
-    import dcca_core.dec_training as dt
+    import dcca_core.training.dec as dt
 
     x, _ = mnist_small
     cfg = DECConfig(update_interval=5, max_iter=15, batch_size=64, kmeans_n_init=2, tol=0.0, gamma=0.1)

@@ -9,7 +9,6 @@ training (checkpointed by config), the elbow sweep, and the chapter-specific fig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, dunn_index, nmi, silhouette_score
 from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_loss
-from ..training import TrainHistory, encode, fit_autoencoder
+from ..training import TrainHistory, fit_autoencoder
 from ..utils import Timer, keep_torch_threads, set_seed
 
 __all__ = ["subset_indices", "grey_features", "rgb_features", "l2_normalise", "cluster_quality",
@@ -177,7 +176,7 @@ class AETrainingResult:
 
 
 # The modules whose source trains the sparse conv-AE: their fingerprint is part of its checkpoint key.
-TRAINING_CODE = ("dcca_core.training", "dcca_core.models.sparse_conv_ae")
+TRAINING_CODE = ("dcca_core.training.loop", "dcca_core.models.sparse_conv_ae")
 
 
 def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: float = 1e-3,

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..checkpoints import Checkpointer
-from ..dec_training import (CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory, PretrainResult, SDAEConfig,
-                            pretrain_sdae)
+from ..training.dec import CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory
+from ..training.sdae import PretrainResult, SDAEConfig, pretrain_sdae
 from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 

@@ -139,7 +139,7 @@ def scale_images(images: Any) -> np.ndarray:
 
 
 # The modules whose source trains chapter 3's models: their fingerprint is part of each checkpoint key.
-TRAINING_CODE = ("dcca_core.training", "dcca_core.models.conv_autoencoders", "dcca_core.models.autoencoders",
+TRAINING_CODE = ("dcca_core.training.loop", "dcca_core.models.conv_autoencoders", "dcca_core.models.autoencoders",
                  "dcca_core.models.bottleneck")
 
 

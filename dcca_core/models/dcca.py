@@ -304,7 +304,7 @@ class DCCAConfig:
 
 
 # The modules whose source trains DCCA: their fingerprint is part of each checkpoint key.
-TRAINING_CODE = ("dcca_core.models.dcca", "dcca_core.training", "dcca_core.cluster.kmeans")
+TRAINING_CODE = ("dcca_core.models.dcca", "dcca_core.training.loop", "dcca_core.cluster.kmeans")
 
 
 @dataclass

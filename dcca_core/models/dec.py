@@ -8,7 +8,7 @@
   module serves IDEC (Guo et al. 2017), which adds the reconstruction loss.
 
 The training loop (full-data target every T iterations, the 0.1% stopping rule) is in
-`dcca_core.dec_training`.
+`dcca_core.training.dec` (and its pretraining in `dcca_core.training.sdae`).
 """
 
 from __future__ import annotations

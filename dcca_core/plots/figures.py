@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..metrics import cluster_accuracy, contingency, roc_auc, roc_curve
-from ..metrics._validation import as_labels, same_length
+from ..metrics._validation import as_labels
 from .style import palette
 
 __all__ = ["scatter_clusters", "confusion_heatmap", "image_montage", "roc_curves"]

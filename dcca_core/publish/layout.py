@@ -42,7 +42,7 @@ class BookLayout:
         return cls(root=root, book_dir=root / "book", build_dir=root / "_build",
                    results_dir=Path(results_dir).resolve(), config_file=root / "_config.yml",
                    toc_file=root / "_toc.yml",
-                   hashed_sources=(root / "dcca_core", root / "requirements.txt"),
+                   hashed_sources=(root / "dcca_core", root / "requirements.txt", root / "requirements.lock"),
                    # The book machinery itself: it runs the notebooks and renders pages, but no chapter
                    # imports it, so changing it need not re-run every chapter (FORCE=1 does).
                    unhashed=(root / "dcca_core" / "publish", root / "dcca_core" / "runner.py",

@@ -13,10 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoints import Checkpointer
-from .utils import Timer, as_tensor, get_device, progress_bar
+from ..checkpoints import Checkpointer
+from ..utils import Timer, get_device, progress_bar
 
-__all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer"]
+__all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer",
+           "check_training_data"]
 
 LossFn = Callable[[nn.Module, torch.Tensor], "tuple[torch.Tensor, dict[str, float]]"]
 EpochHook = Callable[[int, nn.Module, "TrainHistory"], None]
@@ -48,13 +49,17 @@ def make_optimizer(name: str, params: Any, lr: float, weight_decay: float = 0.0)
     raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")
 
 
-def _check_data(X: Any) -> torch.Tensor:
+def check_training_data(X: Any, name: str = "X", *, flatten: bool = False) -> torch.Tensor:
+    """Array or tensor → float32 tensor (n_samples, ...) with n_samples ≥ 1 and finite values (a
+    ValueError naming `name` otherwise); `flatten` makes it (n_samples, n_features)."""
     data = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
     if data.ndim < 2 or data.shape[0] == 0:
-        raise ValueError(f"X must be (n_samples, ...) with n_samples ≥ 1, got shape {tuple(data.shape)}")
+        raise ValueError(f"{name} must be (n_samples, ...) with n_samples ≥ 1, got shape {tuple(data.shape)}")
     data = data.to(torch.float32)
+    if flatten:
+        data = data.reshape(data.shape[0], -1)
     if not torch.isfinite(data).all():
-        raise ValueError("X contains NaN or infinite values; clean or impute them before training")
+        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them before training")
     return data
 
 
@@ -71,7 +76,7 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs ≥ 0 and batch_size ≥ 1, got epochs={epochs}, batch_size={batch_size}")
-    data = _check_data(X)
+    data = check_training_data(X)
     dev = get_device(device)
     model.to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
@@ -124,7 +129,7 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
 @torch.no_grad()
 def encode(model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
     """Codes `model.encode(x)` for all of X, in eval mode and without gradients, as float32 NumPy."""
-    data = _check_data(X)
+    data = check_training_data(X)
     dev = get_device(device)
     model.to(dev).eval()
     parts = [model.encode(data[i:i + batch_size].to(dev)).reshape(min(batch_size, len(data) - i), -1).cpu()

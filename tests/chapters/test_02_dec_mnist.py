@@ -95,7 +95,7 @@ def test_metrics_dict_and_tables_average_over_seeds():
 
 
 def test_pipeline_config_rejects_swapped_dec_and_idec():
-    from dcca_core.dec_training import DECConfig
+    from dcca_core.training.dec import DECConfig
     with pytest.raises(ValueError, match="IDEC config needs gamma"):
         ch2.PipelineConfig(idec=DECConfig(gamma=0.0))
     with pytest.raises(ValueError, match="DEC config needs gamma = 0"):
@@ -103,7 +103,7 @@ def test_pipeline_config_rejects_swapped_dec_and_idec():
 
 
 def test_with_autoencoder_changes_only_the_named_autoencoder_settings():
-    from dcca_core.dec_training import SDAEConfig
+    from dcca_core.training.sdae import SDAEConfig
     config = ch2.PipelineConfig(sdae=SDAEConfig(layerwise_epochs=0, finetune_epochs=50, finetune_corruption=0.0),
                                 kmeans_n_init=7)
     fashion = ch2.with_autoencoder(config, layerwise_epochs=5, finetune_epochs=20, finetune_corruption=0.2)
@@ -120,7 +120,7 @@ def test_with_autoencoder_changes_only_the_named_autoencoder_settings():
 
 def test_pretraining_figure_has_a_layer_wise_panel_only_when_there_was_that_stage():
     import matplotlib.pyplot as plt
-    from dcca_core.dec_training import PretrainResult
+    from dcca_core.training.sdae import PretrainResult
     from dcca_core.training import TrainHistory
 
     finetune = TrainHistory(epoch_loss=[0.3, 0.2, 0.15])
