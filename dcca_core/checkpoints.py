@@ -138,6 +138,17 @@ class Checkpointer:
         self.reuse_across_code = _reuse_across_code() if reuse_across_code is None else bool(reuse_across_code)
         self.loaded_from: Path | None = None  # the file the last load() read (another one when reused)
 
+    def sibling(self, suffix: str) -> "Checkpointer":
+        """A checkpoint of the same config and code under `<name>-<suffix>` (e.g. a snapshot)."""
+        other = Checkpointer.__new__(Checkpointer)
+        other.__dict__.update(self.__dict__)
+        other.name = f"{self.name}-{suffix}"
+        if not suffix or "/" in suffix:
+            raise ValueError(f"checkpoint suffix must be a plain word, got {suffix!r}")
+        other.path = self.root / f"{other.name}-{self.digest[:12]}.pt"
+        other.loaded_from = None
+        return other
+
     def exists(self) -> bool:
         """A checkpoint for this key (or, with the opt-out, for this config) is on disk."""
         return self.path.exists() or (self.reuse_across_code and self._same_config_other_code() is not None)
@@ -265,7 +276,8 @@ class Checkpointer:
                     header = json.loads(fh.readline())
             except (OSError, ValueError):
                 continue
-            if isinstance(header, dict) and header.get("config_sha256") == self.config_digest:
+            if (isinstance(header, dict) and header.get("config_sha256") == self.config_digest
+                    and header.get("name") == self.name):
                 mtime = candidate.stat().st_mtime
                 if best is None or mtime > best[0]:
                     best = (mtime, candidate)

@@ -22,3 +22,14 @@ def test_make_bottleneck_norm_kinds(kind):
 def test_unknown_norm_is_rejected():
     with pytest.raises(ValueError, match="bottleneck norm"):
         make_bottleneck_norm("group", 4)
+
+
+def test_l2_normalize_stays_float32_under_bf16_autocast():
+    from dcca_core.models.bottleneck import L2Normalize
+
+    z = torch.randn(8, 10)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        lowered = torch.nn.Linear(10, 10)(z)  # bf16 under autocast
+        out = L2Normalize()(lowered)
+    assert lowered.dtype == torch.bfloat16 and out.dtype == torch.float32
+    assert torch.allclose(out.norm(dim=1), torch.ones(8), atol=1e-6)

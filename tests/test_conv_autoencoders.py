@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dcca_core.models.conv_autoencoders import ConvAutoencoder, ConvAutoencoderConfig
+from dcca_core.models.conv_autoencoders import ConvAutoencoder
 from dcca_core.training import fit_autoencoder
 
 
@@ -34,7 +34,7 @@ def test_plain_bottleneck_codes_are_not_normalised():
 @pytest.mark.parametrize("norm", [None, "l2", "batch", "layer"])
 def test_ablation_variants_build_and_train_a_step(norm):
     torch.manual_seed(0)
-    model = ConvAutoencoderConfig(filters=(4, 8, 8), embedding_dim=3, bottleneck_norm=norm).build()
+    model = ConvAutoencoder(filters=(4, 8, 8), embedding_dim=3, bottleneck_norm=norm)
     before = [p.detach().clone() for p in model.parameters()]
     history = fit_autoencoder(model, torch.rand(16, 28, 28), epochs=1, batch_size=8, progress=False)
     assert len(history.epoch_loss) == 1 and history.epoch_loss[0] > 0
@@ -48,3 +48,20 @@ def test_bad_arguments_are_named():
         ConvAutoencoder(filters=(32, 64))
     with pytest.raises(ValueError, match="28, 28"):
         ConvAutoencoder().encode(torch.rand(2, 32, 32))
+
+
+def test_initialisation_is_keras_glorot_uniform_with_zero_biases():
+    torch.manual_seed(0)
+    model = ConvAutoencoder()
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
+    assert len(layers) == 8  # 3 convs, embedding, expansion, 3 transposed convs
+    for layer in layers:
+        w = layer.weight.detach()
+        receptive = w[0, 0].numel()
+        fan_in, fan_out = w.shape[1] * receptive, w.shape[0] * receptive
+        bound = (6.0 / (fan_in + fan_out)) ** 0.5  # Glorot & Bengio 2010, Keras' glorot_uniform
+        assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+        assert w.std() == pytest.approx(bound / 3 ** 0.5, rel=0.25)  # uniform(-b, b) has sd b/sqrt(3)
+        assert torch.count_nonzero(layer.bias) == 0
+    embed = model.embed.weight.detach()
+    assert embed.abs().max() > 0.06  # ±0.072 for 1152 → 10, where PyTorch's default gives about ±0.029

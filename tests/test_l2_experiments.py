@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -148,18 +149,22 @@ def test_clustering_experiment_beats_chance_on_real_digits(mnist_small):
     assert ch3.clustering_metrics([result]) == {"acc_cae_l2": result.acc, "nmi_cae_l2": result.nmi}
 
 
-def test_training_length_curve_passes_through_the_shorter_runs(mnist_small):
+def test_training_length_curve_passes_through_the_shorter_runs(mnist_small, tmp_path, monkeypatch):
     """The curve's point at epoch e is the clustering experiment trained for e epochs, bit for bit."""
     X, y = mnist_small[0][:256], mnist_small[1][:256]
     cfg = ch3.AEConfig(arch="conv", bottleneck_norm="l2", epochs=99, batch_size=64)
     curve = ch3.training_length_curve(X, y, cfg, [3, 1], n_init=2, progress=False)
     assert curve["epoch"].tolist() == [1, 3] and (curve["model"] == "CAE-l2").all()
     assert curve["seconds"].is_monotonic_increasing and (curve["seconds"] > 0).all()
+    private = os.environ["DCCA_CHECKPOINT_DIR"]
+    monkeypatch.setenv("DCCA_CHECKPOINT_DIR", str(tmp_path / "fresh"))  # trained from scratch, not reused
     for epoch in (1, 3):
         direct = ch3.clustering_experiment(X, y, replace(cfg, epochs=epoch), n_init=2, progress=False)
+        assert direct.history.resumed_from_epoch == {1: 0, 3: 1}[epoch]  # 3 extends the fresh 1-epoch run
         row = curve.set_index("epoch").loc[epoch]
         assert row["acc"] == direct.acc and row["nmi"] == direct.nmi
         assert row["loss"] == direct.history.epoch_loss[-1]
+    monkeypatch.setenv("DCCA_CHECKPOINT_DIR", private)
     again = ch3.training_length_curve(X, y, cfg, [1, 3], n_init=2, progress=False)  # from the checkpoint
     assert again["reused"].all() and not curve["reused"].any()
     pd.testing.assert_frame_equal(again.drop(columns="reused"), curve.drop(columns="reused"))

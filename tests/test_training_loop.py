@@ -95,3 +95,59 @@ def test_bad_training_input_is_rejected():
         fit_autoencoder(TinyAE(), np.zeros((0, 6), np.float32), epochs=1, batch_size=8, progress=False)
     with pytest.raises(ValueError, match="optimizer"):
         fit_autoencoder(TinyAE(), _data(), epochs=1, batch_size=8, optimizer="rmsprop", progress=False)
+
+
+def _conv_data() -> np.ndarray:
+    return np.random.default_rng(0).random((64, 28, 28), dtype=np.float32)
+
+
+def _conv_model(seed: int = 0):
+    from dcca_core.models.conv_autoencoders import ConvAutoencoder
+
+    torch.manual_seed(seed)
+    return ConvAutoencoder(filters=(4, 8, 8), embedding_dim=3, bottleneck_norm="l2")
+
+
+def test_a_longer_run_extends_a_shorter_one_bit_for_bit_and_keeps_snapshots(tmp_path):
+    from dcca_core.checkpoints import CheckpointError
+    from dcca_core.training.loop import snapshot_checkpoint
+
+    X = _conv_data()
+    scratch = _conv_model()
+    fit_autoencoder(scratch, X, epochs=4, batch_size=16, seed=3, progress=False)
+
+    ckpt = Checkpointer("ext", {"model": "tiny-conv"}, root=tmp_path)  # the key has no epoch count
+    short = _conv_model()
+    fit_autoencoder(short, X, epochs=2, batch_size=16, seed=3, checkpoint=ckpt, progress=False, snapshot_epochs=[1, 2])
+    after_two = _weights(short)
+    extended = _conv_model()
+    history = fit_autoencoder(extended, X, epochs=4, batch_size=16, seed=3, checkpoint=ckpt, progress=False,
+                              snapshot_epochs=[1, 2])
+    assert history.resumed_from_epoch == 2 and len(history.epoch_loss) == 4
+    assert torch.equal(_weights(extended), _weights(scratch))  # extending == training 4 epochs from scratch
+
+    back = _conv_model(seed=9)  # asked for fewer epochs than the checkpoint holds: the snapshot
+    again = fit_autoencoder(back, X, epochs=2, batch_size=16, seed=3, checkpoint=ckpt, progress=False)
+    assert torch.equal(_weights(back), after_two) and len(again.epoch_loss) == 2
+    assert snapshot_checkpoint(ckpt, 2).path.exists() and not snapshot_checkpoint(ckpt, 3).path.exists()
+    with pytest.raises(CheckpointError, match="no snapshot after epoch 3"):
+        fit_autoencoder(_conv_model(), X, epochs=3, batch_size=16, seed=3, checkpoint=ckpt, progress=False)
+
+
+def test_bf16_training_runs_and_stays_close_to_fp32():
+    X = _conv_data()
+    fp32, bf16, reordered = _conv_model(), _conv_model(), _conv_model()
+    h32 = fit_autoencoder(fp32, X, epochs=3, batch_size=16, seed=1, progress=False)
+    h16 = fit_autoencoder(bf16, X, epochs=3, batch_size=16, seed=1, progress=False, precision="bf16",
+                          channels_last=True)
+    fit_autoencoder(reordered, X, epochs=3, batch_size=16, seed=2, progress=False)  # other batch order, fp32
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())  # weights and optimiser stay float32
+    assert h16.epoch_loss[-1] < h16.epoch_loss[0]
+    assert h16.epoch_loss == pytest.approx(h32.epoch_loss, rel=0.02)
+    w32, w16 = _weights(fp32), _weights(bf16)
+    assert not torch.equal(w32, w16)  # it really ran in lower precision ...
+    rounding = (w32 - w16).abs().mean()
+    assert rounding < 0.02 * w32.abs().mean()  # ... and moved the weights less than
+    assert rounding < (w32 - _weights(reordered)).abs().mean()  # another batch order does
+    with pytest.raises(ValueError, match="precision"):
+        fit_autoencoder(_conv_model(), X, epochs=1, batch_size=16, precision="fp16", progress=False)

@@ -28,7 +28,7 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
-from ..training import EpochHook, TrainHistory, encode, fit_autoencoder
+from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
 from ..utils import set_seed
 
 __all__ = [
@@ -83,10 +83,13 @@ class AEConfig:
     batch_size: int = 256
     lr: float = 1e-3
     seed: int = 0
+    precision: str = "fp32"  # "bf16": autocast for the conv/dense layers (l2 and the loss stay float32)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0 or self.embedding_dim < 1:
             raise ValueError(f"need epochs ≥ 0, batch_size ≥ 1, lr > 0 and embedding_dim ≥ 1, got {self}")
 
@@ -153,25 +156,35 @@ def build_autoencoder(cfg: AEConfig, input_shape: tuple[int, ...] = (28, 28)) ->
     return DenseAutoencoder(dims, bottleneck_norm=cfg.bottleneck_norm)
 
 
-def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", progress: bool = True,
-                      checkpoint: bool = True, desc: str = "", on_epoch_end: EpochHook | None = None,
-                      key_extra: dict[str, Any] | None = None) -> tuple[nn.Module, TrainHistory]:
-    """Seed, build and train an autoencoder on X (float, [0, 1]); reuse a finished checkpoint if any.
+# Epochs after which every training run keeps its model (so a longer run still has the shorter ones).
+SNAPSHOT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 150, 200)
 
-    `on_epoch_end` runs after each epoch (see `fit_autoencoder`); `key_extra` joins the checkpoint key
-    when that hook stores something in the history, so a checkpoint is reused only with the same hook.
+
+def checkpoint_for(X: np.ndarray, cfg: AEConfig) -> Checkpointer:
+    """The checkpoint of `cfg` trained on X. Its key leaves out the epoch count: a longer run extends
+    a shorter one (each epoch reseeds, so the weights equal training that long from scratch)."""
+    key = {"chapter": "03_l2_autoencoder", **{k: v for k, v in asdict(cfg).items() if k != "epochs"},
+           "data": array_fingerprint(X), "n": int(len(X))}
+    return Checkpointer(f"l2ae-{cfg.label}", key, code=TRAINING_CODE)
+
+
+def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", progress: bool = True,
+                      checkpoint: bool = True, desc: str = "",
+                      snapshot_epochs: Iterable[int] = SNAPSHOT_EPOCHS) -> tuple[nn.Module, TrainHistory]:
+    """Seed, build and train an autoencoder on X (float, [0, 1]) for `cfg.epochs`; reuse a checkpoint.
+
+    A checkpoint of the same config that has trained fewer epochs is extended; one that trained more
+    returns its snapshot after `cfg.epochs` (kept for every epoch in `snapshot_epochs`).
     """
     X = np.asarray(X, dtype=np.float32)
     set_seed(cfg.seed)
     model = build_autoencoder(cfg, X.shape[1:])
-    ckpt = None
-    if checkpoint:
-        key = {"chapter": "03_l2_autoencoder", **asdict(cfg), "data": array_fingerprint(X), "n": int(len(X)),
-               **(key_extra or {})}
-        ckpt = Checkpointer(f"l2ae-{cfg.label}", key, code=TRAINING_CODE)
+    ckpt = checkpoint_for(X, cfg) if checkpoint else None
     history = fit_autoencoder(model, X, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                               device=device, seed=cfg.seed, checkpoint=ckpt, desc=desc or cfg.label,
-                              progress=progress, on_epoch_end=on_epoch_end)
+                              progress=progress, precision=cfg.precision,
+                              channels_last=cfg.arch == "conv" and cfg.precision == "bf16",
+                              snapshot_epochs=snapshot_epochs)
     return model, history
 
 
@@ -202,8 +215,8 @@ def training_length_curve(X: np.ndarray, y: np.ndarray, cfg: AEConfig, eval_epoc
     run of `cfg` lasting max(eval_epochs) epochs (`cfg.epochs` is ignored).
 
     Every epoch reseeds from (seed, epoch), so the point at epoch e is exactly what
-    `clustering_experiment` gives for the same config trained for e epochs. The evaluations are stored
-    in the checkpointed history: a rerun reuses them without training or clustering again.
+    `clustering_experiment` gives for the same config trained for e epochs: the run keeps a snapshot
+    after each listed epoch, and extends (never retrains) an earlier, shorter run of the same config.
     Returns one row per evaluated epoch: model, epoch, loss, acc, nmi, seconds (training so far) and
     reused (True when the whole run came from a checkpoint).
     """
@@ -215,20 +228,18 @@ def training_length_curve(X: np.ndarray, y: np.ndarray, cfg: AEConfig, eval_epoc
         raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels")
     X = np.asarray(X, dtype=np.float32)
     cfg = replace(cfg, epochs=epochs[-1])
-
-    def evaluate(epoch: int, model: nn.Module, history: TrainHistory) -> None:
-        if epoch + 1 in epochs:
-            clusters = kmeans_on_codes(encode(model, X, device=device), n_clusters, seed=cfg.seed,
-                                       n_init=n_init, device=device).labels_
-            history.logs[-1].update(acc=float(cluster_accuracy(y, clusters)), nmi=float(nmi(y, clusters)),
-                                    seconds=history.seconds)
-
-    _, history = train_autoencoder(X, cfg, device=device, progress=progress, on_epoch_end=evaluate,
-                                   key_extra={"eval_epochs": epochs, "n_clusters": int(n_clusters),
-                                              "n_init": int(n_init)}, desc=f"{cfg.label} (length study)")
-    rows = [{"model": cfg.label, "epoch": e + 1, "loss": history.epoch_loss[e], "acc": logs["acc"],
-             "nmi": logs["nmi"], "seconds": logs["seconds"], "reused": _reused(history, cfg.epochs)}
-            for e, logs in enumerate(history.logs) if "acc" in logs]
+    snapshots = sorted(set(SNAPSHOT_EPOCHS) | set(epochs))
+    _, longest = train_autoencoder(X, cfg, device=device, progress=progress, desc=f"{cfg.label} (length study)",
+                                   snapshot_epochs=snapshots)
+    rows = []
+    for e in epochs:
+        model, history = train_autoencoder(X, replace(cfg, epochs=e), device=device, progress=False,
+                                           snapshot_epochs=snapshots)  # the snapshot after epoch e
+        clusters = kmeans_on_codes(encode(model, X, device=device), n_clusters, seed=cfg.seed, n_init=n_init,
+                                   device=device).labels_
+        rows.append({"model": cfg.label, "epoch": e, "loss": history.epoch_loss[e - 1],
+                     "acc": float(cluster_accuracy(y, clusters)), "nmi": float(nmi(y, clusters)),
+                     "seconds": history.seconds, "reused": _reused(longest, cfg.epochs)})
     return pd.DataFrame(rows)
 
 

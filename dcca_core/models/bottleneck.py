@@ -22,8 +22,9 @@ class L2Normalize(nn.Module):
         self.eps = eps
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        flat = z.reshape(z.shape[0], -1)
-        return (flat / flat.norm(dim=1, keepdim=True).clamp_min(self.eps)).reshape(z.shape)
+        with torch.autocast(z.device.type, enabled=False):  # in float32 also under bf16 autocast
+            flat = z.float().reshape(z.shape[0], -1)
+            return (flat / flat.norm(dim=1, keepdim=True).clamp_min(self.eps)).reshape(z.shape)
 
 
 def make_bottleneck_norm(kind: str | None, dim: int) -> nn.Module:

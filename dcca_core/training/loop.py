@@ -6,18 +6,20 @@ checkpoint produces the same weights, bit for bit, as one that never stopped.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoints import Checkpointer
+from ..checkpoints import Checkpointer, CheckpointError
 from ..utils import Timer, get_device, progress_bar
 
 __all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer",
-           "check_training_data"]
+           "check_training_data", "snapshot_checkpoint", "PRECISIONS"]
 
 LossFn = Callable[[nn.Module, torch.Tensor], "tuple[torch.Tensor, dict[str, float]]"]
 EpochHook = Callable[[int, nn.Module, "TrainHistory"], None]
@@ -33,10 +35,14 @@ class TrainHistory:
     seconds: float = 0.0  # wall time of the epochs run, summed across resumes (stored in the checkpoint)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 def reconstruction_loss(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Mean squared error between the input and `model(xb)[0]`, the default objective."""
+    """Mean squared error between the input and `model(xb)[0]`, the default objective (in float32
+    also under bf16 autocast)."""
     x_hat, _ = model(xb)
-    loss = nn.functional.mse_loss(x_hat, xb)
+    loss = nn.functional.mse_loss(x_hat.float(), xb.float())
     return loss, {"mse": float(loss.detach())}
 
 
@@ -63,28 +69,48 @@ def check_training_data(X: Any, name: str = "X", *, flatten: bool = False) -> to
     return data
 
 
+def snapshot_checkpoint(checkpoint: Checkpointer, epoch: int) -> Checkpointer:
+    """Where `fit_autoencoder` keeps the model as it was after `epoch` (see `snapshot_epochs`)."""
+    return checkpoint.sibling(f"e{int(epoch):04d}")
+
+
 def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, lr: float = 1e-3,
                     optimizer: str = "adam", loss_fn: LossFn | None = None, device: str = "auto",
                     seed: int = 0, checkpoint: Checkpointer | None = None, desc: str = "",
                     weight_decay: float = 0.0, progress: bool = True,
-                    on_epoch_end: EpochHook | None = None) -> TrainHistory:
+                    on_epoch_end: EpochHook | None = None, precision: str = "fp32",
+                    channels_last: bool = False, snapshot_epochs: Iterable[int] = ()) -> TrainHistory:
     """Train `model` on `X` for `epochs` epochs of shuffled mini-batches; return the history.
 
     With a `checkpoint`, the state is saved after every epoch and a later call with the same config
-    resumes from it (or returns at once when training had finished). `on_epoch_end(epoch, model,
-    history)` runs after the epoch is timed and before it is saved, so what it logs is checkpointed.
+    resumes from it (or returns at once when training had finished). Every epoch reseeds from
+    (seed, epoch), so when the key leaves out the epoch count a longer run *extends* a shorter one,
+    with the weights training that long from scratch would give. After each epoch in
+    `snapshot_epochs` the model is also kept apart, so a run asked for fewer epochs than the
+    checkpoint holds returns that snapshot. `on_epoch_end(epoch, model, history)` runs after the
+    epoch is timed and before it is saved, so what it logs is checkpointed.
+    `precision="bf16"` runs forward and backward under `torch.autocast(dtype=bfloat16)` (weights,
+    optimiser and loss stay float32); `channels_last` stores conv weights channels-last (faster
+    bf16 convolutions on CPUs with AMX).
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs ≥ 0 and batch_size ≥ 1, got epochs={epochs}, batch_size={batch_size}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    snapshots = {int(e) for e in snapshot_epochs}
     data = check_training_data(X)
     dev = get_device(device)
     model.to(dev)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
     loss_fn = loss_fn or reconstruction_loss
     history = TrainHistory()
     start_epoch = 0
     if checkpoint is not None:
         state = checkpoint.load()
+        if state is not None and state["epoch"] > epochs:
+            return _load_snapshot(model, checkpoint, epochs, state["epoch"])
         if state is not None:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -102,7 +128,8 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
                                enabled=progress)
             for start in bar:
                 xb = data[order[start:start + batch_size]].to(dev)
-                loss, logs = loss_fn(model, xb)
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    loss, logs = loss_fn(model, xb)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"loss became {float(loss)} at epoch {epoch + 1}; "
                                              f"lower the learning rate (lr={lr})")
@@ -122,6 +149,24 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
         if checkpoint is not None:
             checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                              "epoch": epoch + 1, "history": history})
+            if epoch + 1 in snapshots:
+                snapshot_checkpoint(checkpoint, epoch + 1).save(
+                    {"model": model.state_dict(), "epoch": epoch + 1, "history": copy.deepcopy(history)})
+    model.eval()
+    return history
+
+
+def _load_snapshot(model: nn.Module, checkpoint: Checkpointer, epochs: int, trained: int) -> TrainHistory:
+    """The model after `epochs` epochs from its snapshot, when the checkpoint has trained further."""
+    snap = snapshot_checkpoint(checkpoint, epochs).load()
+    if snap is None:
+        raise CheckpointError(
+            f"{checkpoint.path} holds this model trained for {trained} epochs, and no snapshot after "
+            f"epoch {epochs} was kept; ask for {trained} epochs, or train with {epochs} in snapshot_epochs "
+            f"under another checkpoint folder (DCCA_CHECKPOINT_DIR)")
+    model.load_state_dict(snap["model"])
+    history = snap["history"]
+    history.resumed_from_epoch = epochs
     model.eval()
     return history
 
