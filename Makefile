@@ -102,16 +102,16 @@ test-fast: $(STAMP) ## the library tests only (no chapter runs, no book build)
 # Chapters run once and are cached in _build/executed/<profile>/: a chapter whose notebook, params,
 # dcca_core sources and requirements are unchanged since its last successful run is skipped.
 smoke: setup ## execute the chapters with papermill (smoke profile; CHAPTER=..., FORCE=1)
-	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
+	$(PY) -m bookkit execute $(RUNNER_ARGS)
 
 full: PROFILE = full
 full: setup ## paper-scale run of the chapters (hours); results kept in results/full/, then the full HTML book
-	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS) --keep-full-results
-	$(PY) -m dcca_core.runner build --profile full
+	$(PY) -m bookkit execute $(RUNNER_ARGS) --keep-full-results
+	$(PY) -m bookkit build --profile full
 
 book: setup ## execute the chapters (cached), then build the HTML book in _build/html (warnings are errors)
-	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
-	$(PY) -m dcca_core.runner build --profile $(PROFILE)
+	$(PY) -m bookkit execute $(RUNNER_ARGS)
+	$(PY) -m bookkit build --profile $(PROFILE)
 
 test-book: $(STAMP) ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
 	$(PY) -m pytest -q tests/book_checks
@@ -125,8 +125,8 @@ serve: ## serve the built book on http://127.0.0.1:8000
 	cd _build/html && $(abspath $(PY)) -m http.server 8000 --bind 127.0.0.1
 
 pdf: setup ## the whole book as one PDF in _build/pdf/book.pdf (single-page HTML printed by headless Chromium)
-	$(PY) -m dcca_core.runner execute $(RUNNER_ARGS)
-	$(PY) -m dcca_core.runner pdf --profile $(PROFILE)
+	$(PY) -m bookkit execute $(RUNNER_ARGS)
+	$(PY) -m bookkit pdf --profile $(PROFILE)
 
 clean:
 	rm -rf _build .pytest_cache results/*.json checkpoints

@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Chapters run through the book's own cached executor (`dcca_core.publish`), in the smoke profile,
+Chapters run through the book's own cached executor (`bookkit`), in the smoke profile,
 into `_build/executed/smoke/`: within one `make test` each chapter executes at most once (and not at
 all when nothing changed since the last run), whether the chapter tests (tests/chapters/) or the
 book checks (tests/book_checks/) ask for it first. The book checks share one HTML build.
@@ -34,7 +34,7 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def book_layout():
     """The checkout's book: book/, _build/, results/, _config.yml, _toc.yml."""
-    from dcca_core.publish.layout import BookLayout
+    from bookkit.layout import BookLayout
 
     return BookLayout.for_repo(REPO)
 
@@ -46,7 +46,7 @@ def _chapter_outcomes() -> dict:
 
 
 def _execute_once(layout, outcomes: dict, name: str):
-    from dcca_core.publish.execute import execute_chapter
+    from bookkit.execute import execute_chapter
 
     if name not in outcomes:
         try:
@@ -93,9 +93,9 @@ class BuiltBook:
 @pytest.fixture(scope="session")
 def built_book(book_layout, _chapter_outcomes) -> BuiltBook:
     """Every toc chapter executed (smoke, cached) and the HTML book built from them, once."""
-    from dcca_core.publish.build import build_book
-    from dcca_core.publish.layout import chapters_in_toc
-    from dcca_core.publish.notebooks import notebook_title
+    from bookkit.build import build_book
+    from bookkit.layout import chapters_in_toc
+    from bookkit.notebooks import notebook_title
 
     before = _tree_digest(book_layout.book_dir)
     chapters = chapters_in_toc(book_layout)
@@ -143,7 +143,7 @@ def tiny_book(tmp_path):
     """`tiny_book(["00_a", "01_b"], plot=False) -> BookLayout` of a book in tmp_path with those chapters."""
     import nbformat
 
-    from dcca_core.publish.layout import BookLayout
+    from bookkit.layout import BookLayout
 
     def _make(chapters=("00_a",), *, plot: bool = False, toc_extra: tuple[str, ...] = ("scoreboard",)):
         root = tmp_path / "repo"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dcca_core.publish.layout import BookLayout, chapters_in_toc
+from bookkit.layout import BookLayout, chapters_in_toc
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = sorted((REPO / "results" / "full").glob("*.json"))

@@ -11,9 +11,9 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from dcca_core.publish.browser import find_chromium, image_variance, rendered_dom, screenshot
-from dcca_core.publish.build import find_local_mathjax
-from dcca_core.publish.layout import BookLayout, chapters_in_toc
+from bookkit.browser import find_chromium, image_variance, rendered_dom, screenshot
+from bookkit.build import find_local_mathjax
+from bookkit.layout import BookLayout, chapters_in_toc
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def test_nothing_under_book_is_modified_by_the_build(built_book):
 
 
 def test_second_execute_with_nothing_changed_executes_nothing(built_book, book_layout):
-    from dcca_core.publish.execute import execute_book
+    from bookkit.execute import execute_book
 
     if built_book.failures:
         pytest.skip(f"chapters failed, they would run again: {', '.join(built_book.failures)}")

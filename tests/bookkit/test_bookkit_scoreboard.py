@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dcca_core.scoreboard import format_seconds, load_records, metric_rows, render_scoreboard, reused_checkpoints
+from bookkit.scoreboard import format_seconds, load_records, metric_rows, render_scoreboard, reused_checkpoints
 
 
 def _record(profile="smoke", **metrics):

@@ -1,4 +1,4 @@
-"""The book machinery (dcca_core.publish, dcca_core.runner) on tiny books in temporary folders.
+"""The book tooling (bookkit: CLI, execution, cache, build) on tiny books in temporary folders.
 
 Tests that start a Jupyter kernel or jupyter-book are marked slow (a few seconds each).
 """
@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from dcca_core.publish.build import BookBuildError, build_book, find_local_mathjax, stage_book
-from dcca_core.publish.execute import (ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter,
+from bookkit.build import BookBuildError, build_book, find_local_mathjax, stage_book
+from bookkit.execute import (ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter,
                                       read_cache)
-from dcca_core.publish.layout import chapters_in_toc, read_toc
-from dcca_core.publish.notebooks import coerce_parameter, declared_parameters, parse_override, resolve_parameters
-from dcca_core.runner import main
+from bookkit.layout import chapters_in_toc, read_toc
+from bookkit.notebooks import coerce_parameter, declared_parameters, parse_override, resolve_parameters
+from bookkit.cli import main
 
 
 def _digest(folder):
@@ -143,7 +143,7 @@ def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_bo
     assert cache_key(layout, "00_a", "smoke", params) != after_new
     after_req = cache_key(layout, "00_a", "smoke", params)
     from dataclasses import replace
-    machinery = replace(layout, unhashed=(layout.root / "lib" / "sub",))  # like dcca_core/publish
+    machinery = replace(layout, unhashed=(layout.root / "lib" / "sub",))  # like a folder no chapter imports
     before_edit = cache_key(machinery, "00_a", "smoke", params)
     (layout.root / "lib" / "sub" / "new.py").write_text("CHANGED = True\n")
     assert cache_key(machinery, "00_a", "smoke", params) == before_edit
@@ -194,7 +194,7 @@ def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
     # a results file rewritten by another run (e.g. another profile) means the chapter must run again
     layout.results_file("00_a").write_text(json.dumps({"profile": "full"}))
     entry = read_cache(layout, "smoke")["00_a"]
-    from dcca_core.publish.execute import is_up_to_date
+    from bookkit.execute import is_up_to_date
     assert not is_up_to_date(layout, "00_a", "smoke", entry["key"])
     assert chapter_status(layout, "smoke")[0]["state"] == "changed since last run"
 
@@ -252,7 +252,7 @@ def test_runners_on_two_chapters_at_once_keep_both_cache_entries(tiny_book):
     import sys
 
     layout = tiny_book(["00_a", "01_b"])
-    cmd = [sys.executable, "-m", "dcca_core.runner", "--root", str(layout.root), "execute", "--chapter"]
+    cmd = [sys.executable, "-m", "bookkit", "--root", str(layout.root), "execute", "--chapter"]
     procs = [subprocess.Popen([*cmd, c], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for c in ("00_a", "01_b")]  # two processes, as two terminals would run them
     outputs = [p.communicate(timeout=300)[0] for p in procs]
@@ -362,7 +362,7 @@ def test_kernels_run_without_progress_bars_and_the_environment_is_restored(tiny_
     # tqdm without ipywidgets writes each update as text into the executed notebook.
     import os
 
-    from dcca_core.publish.execute import _kernel_environment
+    from bookkit.execute import _kernel_environment
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     layout = tiny_book()
     with _kernel_environment(layout.results_dir, layout.build_dir / "progress.log"):

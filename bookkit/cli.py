@@ -1,12 +1,12 @@
 """Command line for the book: execute the chapters, build the HTML book, print it to PDF.
 
-    python -m dcca_core.runner execute --profile smoke [--chapter 02_dec_mnist] [--force] [-p epochs 5]
-    python -m dcca_core.runner execute --profile full --keep-full-results
-    python -m dcca_core.runner build --profile smoke [--run smoke-custom-1a2b3c4d]
-    python -m dcca_core.runner pdf [--profile smoke]
-    python -m dcca_core.runner status [--profile smoke]    # which chapters would run, last run times
+    dcca-book execute --profile smoke [--chapter 02_dec_mnist] [--force] [-p epochs 5]
+    dcca-book execute --profile full --keep-full-results
+    dcca-book build --profile smoke [--run smoke-custom-1a2b3c4d]
+    dcca-book pdf [--profile smoke]
+    dcca-book status [--profile smoke]    # which chapters would run, last run times
 
-`make smoke|book|full|pdf` call these. The machinery lives in `dcca_core.publish`.
+`make smoke|book|full|pdf` call these (as `python -m bookkit ...`, the same CLI).
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from .publish.build import BookBuildError, build_book, build_pdf
-from .publish.execute import ChapterExecutionError, chapter_status, execute_book
-from .publish.layout import PROFILES, BookLayout
-from .publish.notebooks import parse_override
+from .build import BookBuildError, build_book, build_pdf
+from .execute import ChapterExecutionError, chapter_status, execute_book
+from .layout import PROFILES, BookLayout
+from .notebooks import parse_override
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dcca_core.runner", description=__doc__.split("\n")[0])
-    parser.add_argument("--root", type=Path, default=None, help="the checkout (default: the one dcca_core is in)")
+    parser = argparse.ArgumentParser(prog="dcca-book", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=None, help="the checkout (default: the one bookkit is in)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("execute", help="run chapters with papermill into _build/executed/<profile>/")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from ..results import atomic_write_text
-from ..scoreboard import load_records, render_scoreboard
+from dcca_core.results import atomic_write_text
+from .scoreboard import load_records, render_scoreboard
 from .execute import RUN_FILE, Log, cache_key, is_up_to_date, read_cache, say
 from .layout import BookLayout, check_profile, describe_overrides, read_toc
 from .notebooks import notebook_title, resolve_parameters

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .results import read_results
+from dcca_core.results import read_results
 
 __all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
 

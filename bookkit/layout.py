@@ -34,7 +34,7 @@ class BookLayout:
     @classmethod
     def for_repo(cls, root: str | Path | None = None, *, results_dir: str | Path | None = None) -> "BookLayout":
         """The standard layout of a checkout (default: the one `dcca_core` is installed from)."""
-        from ..paths import repo_root
+        from dcca_core.paths import repo_root
 
         root = Path(root).resolve() if root is not None else repo_root()
         if results_dir is None:  # the same rule as dcca_core.results.results_dir
@@ -42,11 +42,9 @@ class BookLayout:
         return cls(root=root, book_dir=root / "book", build_dir=root / "_build",
                    results_dir=Path(results_dir).resolve(), config_file=root / "_config.yml",
                    toc_file=root / "_toc.yml",
-                   hashed_sources=(root / "dcca_core", root / "requirements.txt", root / "requirements.lock"),
-                   # The book machinery itself: it runs the notebooks and renders pages, but no chapter
-                   # imports it, so changing it need not re-run every chapter (FORCE=1 does).
-                   unhashed=(root / "dcca_core" / "publish", root / "dcca_core" / "runner.py",
-                             root / "dcca_core" / "scoreboard.py"))
+                   # The library and the pins: a change re-runs every chapter. The book tooling
+                   # (bookkit/) runs the notebooks but no chapter imports it, so it is not hashed.
+                   hashed_sources=(root / "dcca_core", root / "requirements.txt", root / "requirements.lock"))
 
     def params_file(self, profile: str, chapter: str) -> Path:
         """book/params/<profile>/<chapter>.yaml."""

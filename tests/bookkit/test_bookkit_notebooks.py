@@ -8,11 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dcca_core.publish.layout import BookLayout, chapters_in_toc
-from dcca_core.publish.notebooks import (check_known_parameters, declared_parameters, load_params_file,
+from bookkit.layout import BookLayout, chapters_in_toc
+from bookkit.notebooks import (check_known_parameters, declared_parameters, load_params_file,
                                          notebook_hygiene_problems)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LAYOUT = BookLayout.for_repo(REPO)
 NOTEBOOKS = sorted((REPO / "book").glob("*.ipynb"))
 

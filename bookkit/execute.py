@@ -32,8 +32,8 @@ from typing import Any, Callable, Iterator
 
 import nbformat
 
-from ..results import atomic_write_text, read_results
-from ..utils import PROGRESS_LOG_ENV
+from dcca_core.results import atomic_write_text, read_results
+from dcca_core.utils import PROGRESS_LOG_ENV
 from .layout import BookLayout, chapters_in_toc, check_profile, describe_overrides
 from .notebooks import parameters_cell_indices, resolve_parameters
 

@@ -1,5 +1,6 @@
-"""Publishing the book: papermill execution with a hash cache, staging and building the HTML with
-jupyter-book 1, the PDF, and the headless-browser check. The CLI is `python -m dcca_core.runner`.
+"""The book's tooling, beside the library: papermill execution with a hash cache, staging and
+building the HTML with jupyter-book 1, the scoreboard, the PDF, and the headless-browser check.
+The CLI is `dcca-book` (or `python -m bookkit`). A reader who installs `dcca_core` gets none of it.
 
 Nothing here imports from the top-level `book/` folder or from any notebook; paths come in through
 a `BookLayout`, so tests can run the machinery on tiny books in temporary folders.
