@@ -24,7 +24,7 @@ TORCH_REQ := $(shell grep -m1 -oE '^torch==[^[:space:];]+' requirements.txt)
 # Recursive (=), so that a target-specific PROFILE (make full) reaches the runner.
 RUNNER_ARGS = --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
 
-.PHONY: setup system-deps lock test test-fast test-book smoke book full bench serve pdf clean distclean
+.PHONY: setup system-deps lock lint format test test-fast test-book smoke book full bench serve pdf clean distclean
 
 setup: $(STAMP) $(SYSTEM_STAMP) ## create .venv, install the locked requirements, and the Debian packages if missing (root)
 
@@ -93,11 +93,22 @@ system-deps:
 	  fi; \
 	fi
 
-test: $(STAMP) ## the whole suite: library tests, every chapter (smoke, cached) and checks of the built book
+LINTED := dcca_core bookkit tests studies bench
+
+lint: $(STAMP) ## ruff (lint rules and the format check) and a lenient mypy, configured in pyproject.toml
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix $(LINTED)
+	$(VENV)/bin/ruff format $(LINTED)
+
+test: $(STAMP) lint ## lint first, then the whole suite: library tests, every chapter (smoke, cached), the built book
 	$(PY) -m pytest -q --durations=15
 
-test-fast: $(STAMP) ## the library tests only (no chapter runs, no book build)
-	$(PY) -m pytest -q -m "not slow"
+test-fast: $(STAMP) ## the tests that need no data set and no chapter run (a minute or two)
+	$(PY) -m pytest -q -m "not slow and not data"
 
 # Chapters run once and are cached in _build/executed/<profile>/: a chapter whose notebook, params,
 # dcca_core sources and requirements are unchanged since its last successful run is skipped.

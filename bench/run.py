@@ -33,21 +33,22 @@ import sys
 if "--omp-wait-policy" in sys.argv[1:-1]:
     os.environ["OMP_WAIT_POLICY"] = sys.argv[sys.argv.index("--omp-wait-policy") + 1].upper()
 
-import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import argparse
+import datetime as _dt
+import json
+import multiprocessing as mp
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np
+import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from dcca_core.results import atomic_write_text  # noqa: E402
-from dcca_core.utils import library_versions, machine_info  # noqa: E402
+from dcca_core.results import atomic_write_text
+from dcca_core.utils import library_versions, machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +79,7 @@ class _Threads:
     def __init__(self, n: int | None) -> None:
         self.n = n
 
-    def __enter__(self) -> "_Threads":
+    def __enter__(self) -> _Threads:
         if self.n is not None:
             self._torch = torch.get_num_threads()
             torch.set_num_threads(self.n)
@@ -102,18 +103,29 @@ def bench_kmeans(X32: np.ndarray, threads: int | None, dtypes: tuple[str, ...], 
     with _Threads(threads):
         for name in dtypes:
             X = X32 if name == "float32" else X32.astype(np.float64)
-            ours, t_ours = _timed(lambda: KMeans(**common).fit(X))
+            ours, t_ours = _timed(lambda X=X: KMeans(**common).fit(X))
             cpu_ours = _CPU["last"]
-            log(f"  ours    {name}: {t_ours:7.2f} s (cpu {cpu_ours:6.2f} s)  inertia {ours.inertia_:.6f}  "
-                f"n_iter {ours.n_iter_}")
-            ref, t_ref = _timed(lambda: SkKMeans(**common).fit(X))
-            log(f"  sklearn {name}: {t_ref:7.2f} s (cpu {_CPU['last']:6.2f} s)  inertia {ref.inertia_:.6f}  "
-                f"n_iter {ref.n_iter_}")
-            out[name] = {"ours_s": t_ours, "sklearn_s": t_ref, "speedup": t_ref / t_ours,
-                         "ours_cpu_s": cpu_ours, "sklearn_cpu_s": _CPU["last"],
-                         "ours_inertia": ours.inertia_, "sklearn_inertia": float(ref.inertia_),
-                         "inertia_ratio": ours.inertia_ / float(ref.inertia_),
-                         "ours_n_iter": ours.n_iter_, "sklearn_n_iter": int(ref.n_iter_)}
+            log(
+                f"  ours    {name}: {t_ours:7.2f} s (cpu {cpu_ours:6.2f} s)  inertia {ours.inertia_:.6f}  "
+                f"n_iter {ours.n_iter_}"
+            )
+            ref, t_ref = _timed(lambda X=X: SkKMeans(**common).fit(X))
+            log(
+                f"  sklearn {name}: {t_ref:7.2f} s (cpu {_CPU['last']:6.2f} s)  inertia {ref.inertia_:.6f}  "
+                f"n_iter {ref.n_iter_}"
+            )
+            out[name] = {
+                "ours_s": t_ours,
+                "sklearn_s": t_ref,
+                "speedup": t_ref / t_ours,
+                "ours_cpu_s": cpu_ours,
+                "sklearn_cpu_s": _CPU["last"],
+                "ours_inertia": ours.inertia_,
+                "sklearn_inertia": float(ref.inertia_),
+                "inertia_ratio": ours.inertia_ / float(ref.inertia_),
+                "ours_n_iter": ours.n_iter_,
+                "sklearn_n_iter": int(ref.n_iter_),
+            }
             out.setdefault("labels", ours.labels_)
     return out
 
@@ -144,8 +156,16 @@ def bench_silhouette(X32: np.ndarray, labels: np.ndarray, log) -> dict[str, Any]
     log(f"  ours    : {t_ours:7.2f} s (cpu {cpu_ours:6.2f} s)  silhouette {ours:.10f}")
     ref, t_ref = _timed(lambda: float(sk_silhouette(X32, labels)))
     log(f"  sklearn : {t_ref:7.2f} s (cpu {_CPU['last']:6.2f} s)  silhouette {ref:.10f}")
-    return {"ours_s": t_ours, "sklearn_s": t_ref, "speedup": t_ref / t_ours, "ours_cpu_s": cpu_ours,
-            "sklearn_cpu_s": _CPU["last"], "ours": ours, "sklearn": ref, "abs_diff": abs(ours - ref)}
+    return {
+        "ours_s": t_ours,
+        "sklearn_s": t_ref,
+        "speedup": t_ref / t_ours,
+        "ours_cpu_s": cpu_ours,
+        "sklearn_cpu_s": _CPU["last"],
+        "ours": ours,
+        "sklearn": ref,
+        "abs_diff": abs(ours - ref),
+    }
 
 
 def _rss_mb(field: str) -> float | None:
@@ -197,9 +217,18 @@ def _child(task: str, queue) -> None:
         extra["dunn_classic"] = out
     else:
         extra.update(inertia=out.inertia_, n_iter=out.n_iter_)
-    queue.put({"seconds": seconds, "cpu_s": _CPU["last"], "rss_before_mb": before, "peak_rss_mb": peak,
-               "added_rss_mb": None if before is None or peak is None else peak - before,
-               "peak_is_of_the_computation_alone": reset, "data_mb": X.nbytes / 2**20, **extra})
+    queue.put(
+        {
+            "seconds": seconds,
+            "cpu_s": _CPU["last"],
+            "rss_before_mb": before,
+            "peak_rss_mb": peak,
+            "added_rss_mb": None if before is None or peak is None else peak - before,
+            "peak_is_of_the_computation_alone": reset,
+            "data_mb": X.nbytes / 2**20,
+            **extra,
+        }
+    )
 
 
 def _in_child(task: str) -> dict[str, Any]:
@@ -216,45 +245,89 @@ def _table(results: dict[str, Any]) -> str:
     rows = [("benchmark", "ours", "reference", "ratio", "target", "met")]
     for threads, block in results["kmeans"].items():
         for dtype, r in block.items():
-            rows.append((f"KMeans CIFAR test grey, n_init=10, {dtype}, {threads}",
-                         f"{r['ours_s']:.2f} s (cpu {r['ours_cpu_s']:.1f})",
-                         f"{r['sklearn_s']:.2f} s (cpu {r['sklearn_cpu_s']:.1f}, sklearn)",
-                         f"{r['speedup']:.2f}x faster", ">= 5x",
-                         "yes" if r["speedup"] >= 5 else "no"))
-            rows.append(("  inertia ours / sklearn", f"{r['ours_inertia']:.1f}", f"{r['sklearn_inertia']:.1f}",
-                         f"{r['inertia_ratio']:.6f}", "within 0.5%",
-                         "yes" if abs(r["inertia_ratio"] - 1) <= 5e-3 else "no"))
+            rows.append(
+                (
+                    f"KMeans CIFAR test grey, n_init=10, {dtype}, {threads}",
+                    f"{r['ours_s']:.2f} s (cpu {r['ours_cpu_s']:.1f})",
+                    f"{r['sklearn_s']:.2f} s (cpu {r['sklearn_cpu_s']:.1f}, sklearn)",
+                    f"{r['speedup']:.2f}x faster",
+                    ">= 5x",
+                    "yes" if r["speedup"] >= 5 else "no",
+                )
+            )
+            rows.append(
+                (
+                    "  inertia ours / sklearn",
+                    f"{r['ours_inertia']:.1f}",
+                    f"{r['sklearn_inertia']:.1f}",
+                    f"{r['inertia_ratio']:.6f}",
+                    "within 0.5%",
+                    "yes" if abs(r["inertia_ratio"] - 1) <= 5e-3 else "no",
+                )
+            )
     if results.get("faiss"):
         f = results["faiss"]
         rows.append(("KMeans faiss-cpu (extra)", "", f"{f['faiss_s']:.2f} s", "", "", ""))
     if results.get("kmeans_memory"):
         m = results["kmeans_memory"]
-        rows.append((f"KMeans {m['n']}x{m['d']}, n_init=1: {m['seconds']:.1f} s, peak RSS", f"{m['peak_rss_mb']:.0f} MB",
-                     f"+{m['added_rss_mb']:.0f} MB over the data ({m['data_mb']:.0f} MB)", "", "< 4 GB",
-                     "yes" if m["peak_rss_mb"] < 4096 else "no"))
+        rows.append(
+            (
+                f"KMeans {m['n']}x{m['d']}, n_init=1: {m['seconds']:.1f} s, peak RSS",
+                f"{m['peak_rss_mb']:.0f} MB",
+                f"+{m['added_rss_mb']:.0f} MB over the data ({m['data_mb']:.0f} MB)",
+                "",
+                "< 4 GB",
+                "yes" if m["peak_rss_mb"] < 4096 else "no",
+            )
+        )
     s = results["silhouette"]
-    rows.append(("silhouette CIFAR test grey (10k)", f"{s['ours_s']:.2f} s (cpu {s['ours_cpu_s']:.1f})",
-                 f"{s['sklearn_s']:.2f} s (cpu {s['sklearn_cpu_s']:.1f}, sklearn)",
-                 f"{s['speedup']:.2f}x faster", ">= 3x", "yes" if s["speedup"] >= 3 else "no"))
-    rows.append(("  |ours - sklearn|", f"{s['abs_diff']:.2e}", "", "", "<= 1e-6",
-                 "yes" if s["abs_diff"] <= 1e-6 else "no"))
+    rows.append(
+        (
+            "silhouette CIFAR test grey (10k)",
+            f"{s['ours_s']:.2f} s (cpu {s['ours_cpu_s']:.1f})",
+            f"{s['sklearn_s']:.2f} s (cpu {s['sklearn_cpu_s']:.1f}, sklearn)",
+            f"{s['speedup']:.2f}x faster",
+            ">= 3x",
+            "yes" if s["speedup"] >= 3 else "no",
+        )
+    )
+    rows.append(
+        ("  |ours - sklearn|", f"{s['abs_diff']:.2e}", "", "", "<= 1e-6", "yes" if s["abs_diff"] <= 1e-6 else "no")
+    )
     if results.get("dunn"):
         d = results["dunn"]
-        rows.append((f"classic Dunn, all {d['n']} MNIST", f"{d['seconds']:.1f} s (cpu {d['cpu_s']:.1f})", "", "",
-                     "<= 60 s",
-                     "yes" if d["seconds"] <= 60 else "no"))
-        rows.append(("  peak RSS / added", f"{d['peak_rss_mb']:.0f} MB",
-                      f"+{d['added_rss_mb']:.0f} MB over the data ({d['data_mb']:.0f} MB)", "", "", ""))
+        rows.append(
+            (
+                f"classic Dunn, all {d['n']} MNIST",
+                f"{d['seconds']:.1f} s (cpu {d['cpu_s']:.1f})",
+                "",
+                "",
+                "<= 60 s",
+                "yes" if d["seconds"] <= 60 else "no",
+            )
+        )
+        rows.append(
+            (
+                "  peak RSS / added",
+                f"{d['peak_rss_mb']:.0f} MB",
+                f"+{d['added_rss_mb']:.0f} MB over the data ({d['data_mb']:.0f} MB)",
+                "",
+                "",
+                "",
+            )
+        )
         rows.append(("  value", f"{d['dunn_classic']:.6f}", "", "", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     load = max(results["load_average_before"][0], results["load_average_after"][0])
     cores = results["machine"].get("cpu_count") or 1
     lines.append(f"OMP_WAIT_POLICY: {results['threads']['OMP_WAIT_POLICY']}; load average {load:.1f} on {cores} cores")
     if load > cores:
-        lines.append("warning: the machine was busy, so wall times (and 2-thread ratios) are unreliable; "
-                     "the 1-thread rows and CPU times are the steadier comparison")
+        lines.append(
+            "warning: the machine was busy, so wall times (and 2-thread ratios) are unreliable; "
+            "the 1-thread rows and CPU times are the steadier comparison"
+        )
     return "\n".join(lines)
 
 
@@ -262,10 +335,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-dunn", action="store_true", help="leave out the 70k-point classic Dunn index")
     parser.add_argument("--skip-memory", action="store_true", help="leave out the 60k-point KMeans memory run")
-    parser.add_argument("--no-single-thread", action="store_true",
-                        help="leave out the KMeans comparison with one thread for both libraries")
-    parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
-                        help="OMP_WAIT_POLICY for both libraries (default: the environment's, libgomp: active)")
+    parser.add_argument(
+        "--no-single-thread",
+        action="store_true",
+        help="leave out the KMeans comparison with one thread for both libraries",
+    )
+    parser.add_argument(
+        "--omp-wait-policy",
+        choices=["active", "passive"],
+        help="OMP_WAIT_POLICY for both libraries (default: the environment's, libgomp: active)",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args(argv)
 
@@ -273,11 +352,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(msg, flush=True)
 
     results: dict[str, Any] = {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": library_versions(), "machine": machine_info(),
-        "threads": {"torch": torch.get_num_threads(), "threadpools": threadpool_info(),
-                    "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default)"),
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)")},
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        "machine": machine_info(),
+        "threads": {
+            "torch": torch.get_num_threads(),
+            "threadpools": threadpool_info(),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default)"),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
+        },
         "load_average_before": os.getloadavg(),
     }
     X = _cifar_grey("test")

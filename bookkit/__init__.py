@@ -9,5 +9,12 @@ a `BookLayout`, so tests can run the machinery on tiny books in temporary folder
 from .layout import BookLayout, TocEntry, read_toc
 from .notebooks import declared_parameters, load_params_file, parse_override, resolve_parameters
 
-__all__ = ["BookLayout", "TocEntry", "read_toc", "declared_parameters", "load_params_file",
-           "parse_override", "resolve_parameters"]
+__all__ = [
+    "BookLayout",
+    "TocEntry",
+    "read_toc",
+    "declared_parameters",
+    "load_params_file",
+    "parse_override",
+    "resolve_parameters",
+]

@@ -13,11 +13,28 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["find_chromium", "RenderReport", "screenshot", "rendered_dom", "print_to_pdf", "image_variance", "pdf_page_count"]
+__all__ = [
+    "find_chromium",
+    "RenderReport",
+    "screenshot",
+    "rendered_dom",
+    "print_to_pdf",
+    "image_variance",
+    "pdf_page_count",
+]
 
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
-          "--hide-scrollbars", "--mute-audio"]
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
 _CONSOLE = re.compile(r":CONSOLE[:(]\d*\)?\]\s*\"(?P<msg>.*)\", source: (?P<src>.*)$")
 
 
@@ -49,21 +66,32 @@ def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     if chromium is None:
         raise FileNotFoundError("Chromium is not installed (Debian: sudo apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="dcca-chromium-") as profile:
-        return subprocess.run([chromium, *_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                              text=True, errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [chromium, *_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
 
-def screenshot(page: str | Path, png: str | Path, *, width: int = 1280, height: int = 1600,
-               timeout: float = 60) -> RenderReport:
+def screenshot(
+    page: str | Path, png: str | Path, *, width: int = 1280, height: int = 1600, timeout: float = 60
+) -> RenderReport:
     """Render `page` (a file path or URL) to `png`, capturing the browser console."""
     png = Path(png).resolve()
     png.parent.mkdir(parents=True, exist_ok=True)
     png.unlink(missing_ok=True)
-    proc = _run(["--enable-logging=stderr", "--v=1", f"--window-size={width},{height}",
-                 f"--screenshot={png}", _as_url(page)], timeout)
+    proc = _run(
+        ["--enable-logging=stderr", "--v=1", f"--window-size={width},{height}", f"--screenshot={png}", _as_url(page)],
+        timeout,
+    )
     if not png.exists():
-        raise RuntimeError(f"chromium wrote no screenshot of {page} (exit {proc.returncode}):\n"
-                           + "\n".join(proc.stderr.splitlines()[-15:]))
+        raise RuntimeError(
+            f"chromium wrote no screenshot of {page} (exit {proc.returncode}):\n"
+            + "\n".join(proc.stderr.splitlines()[-15:])
+        )
     console = []
     for line in proc.stderr.splitlines():
         match = _CONSOLE.search(line)
@@ -77,8 +105,9 @@ def rendered_dom(page: str | Path, *, timeout: float = 60) -> str:
     """The page's DOM after its scripts ran (e.g. to see whether MathJax typeset the equations)."""
     proc = _run(["--virtual-time-budget=10000", "--dump-dom", _as_url(page)], timeout)
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise RuntimeError(f"chromium dumped no DOM for {page} (exit {proc.returncode}):\n"
-                           + "\n".join(proc.stderr.splitlines()[-15:]))
+        raise RuntimeError(
+            f"chromium dumped no DOM for {page} (exit {proc.returncode}):\n" + "\n".join(proc.stderr.splitlines()[-15:])
+        )
     return proc.stdout
 
 
@@ -87,11 +116,20 @@ def print_to_pdf(page: str | Path, pdf: str | Path, *, timeout: float = 300) -> 
     pdf = Path(pdf).resolve()
     pdf.parent.mkdir(parents=True, exist_ok=True)
     pdf.unlink(missing_ok=True)
-    proc = _run(["--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
-                 "--virtual-time-budget=20000", f"--print-to-pdf={pdf}", _as_url(page)], timeout)
+    proc = _run(
+        [
+            "--no-pdf-header-footer",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=20000",
+            f"--print-to-pdf={pdf}",
+            _as_url(page),
+        ],
+        timeout,
+    )
     if not pdf.exists() or pdf.stat().st_size == 0:
-        raise RuntimeError(f"chromium wrote no PDF for {page} (exit {proc.returncode}):\n"
-                           + "\n".join(proc.stderr.splitlines()[-15:]))
+        raise RuntimeError(
+            f"chromium wrote no PDF for {page} (exit {proc.returncode}):\n" + "\n".join(proc.stderr.splitlines()[-15:])
+        )
     return pdf
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 import yaml
 
 from dcca_core.results import atomic_write_text
-from .scoreboard import load_records, render_scoreboard
+
 from .execute import RUN_FILE, Log, cache_key, is_up_to_date, read_cache, say
 from .layout import BookLayout, check_profile, describe_overrides, read_toc
 from .notebooks import notebook_title, resolve_parameters
+from .scoreboard import load_records, render_scoreboard
 
 __all__ = ["BookBuildError", "custom_run", "stage_book", "build_book", "build_pdf", "jupyter_book_command"]
 
@@ -45,9 +46,11 @@ def _copy_book_assets(book_dir: Path, src: Path) -> None:
 
 
 def _placeholder(chapter: str, title: str, profile: str) -> str:
-    return (f"# {title}\n\n:::{{warning}}\nThis chapter has not been executed in the {profile} profile yet, "
-            f"so this build has no outputs for it. Run it with\n\n    make book PROFILE={profile} "
-            f"CHAPTER={chapter}\n\nor build the whole book with `make book PROFILE={profile}`.\n:::\n")
+    return (
+        f"# {title}\n\n:::{{warning}}\nThis chapter has not been executed in the {profile} profile yet, "
+        f"so this build has no outputs for it. Run it with\n\n    make book PROFILE={profile} "
+        f"CHAPTER={chapter}\n\nor build the whole book with `make book PROFILE={profile}`.\n:::\n"
+    )
 
 
 def find_local_mathjax() -> Path | None:
@@ -76,7 +79,9 @@ def _bundle_mathjax(src: Path, log: Log) -> None:
     target = src / "_mathjax" / "mathjax"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(mathjax / "tex-mml-chtml.js", target / "tex-mml-chtml.js")
-    shutil.copytree(mathjax / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2")
+    shutil.copytree(
+        mathjax / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2"
+    )
     config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8")) or {}
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config.setdefault("mathjax_path", "../mathjax/tex-mml-chtml.js")  # relative to _static/
@@ -93,17 +98,20 @@ def custom_run(layout: BookLayout, run: str) -> tuple[str, dict]:
         profile, overrides = check_profile(info["profile"]), dict(info["overrides"])
     except FileNotFoundError:
         known = sorted(p.parent.name for p in (layout.build_dir / "executed").glob(f"*/{RUN_FILE}"))
-        raise FileNotFoundError(f"no custom run {run!r} ({info_file} is missing); custom runs here: "
-                                f"{', '.join(known) or 'none'}") from None
+        raise FileNotFoundError(
+            f"no custom run {run!r} ({info_file} is missing); custom runs here: {', '.join(known) or 'none'}"
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{info_file} does not describe a custom run ({exc}); run the chapters again") from None
     return profile, overrides
 
 
 def _custom_banner(profile: str, overrides: dict) -> str:
-    return (f":::{{warning}}\nThis page shows a **custom run**: the {profile} profile with "
-            f"`{describe_overrides(overrides)}` set on the command line. Its numbers are not the book's own "
-            f"{profile} run.\n:::\n")
+    return (
+        f":::{{warning}}\nThis page shows a **custom run**: the {profile} profile with "
+        f"`{describe_overrides(overrides)}` set on the command line. Its numbers are not the book's own "
+        f"{profile} run.\n:::\n"
+    )
 
 
 def _add_banner(notebook: Path, banner: str) -> None:
@@ -116,8 +124,7 @@ def _add_banner(notebook: Path, banner: str) -> None:
     nbformat.write(nb, str(notebook))
 
 
-def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = None,
-               log: Log | None = say) -> Path:
+def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = None, log: Log | None = say) -> Path:
     """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it.
 
     `run` names a custom run (`<profile>-custom-<hash>`, made by `execute -p ...`): its executed
@@ -152,10 +159,13 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
         titles[entry.name] = notebook_title(layout.notebook(entry.name))
         executed = layout.executed_notebook(profile, entry.name, overrides)
         if not executed.exists():
-            log(f"warning: {entry.name} has not been executed in the {profile} profile; its page is a "
-                f"placeholder (run: make book PROFILE={profile} CHAPTER={entry.name})")
-            (src / f"{entry.name}.md").write_text(_placeholder(entry.name, titles[entry.name], profile),
-                                                  encoding="utf-8")
+            log(
+                f"warning: {entry.name} has not been executed in the {profile} profile; its page is a "
+                f"placeholder (run: make book PROFILE={profile} CHAPTER={entry.name})"
+            )
+            (src / f"{entry.name}.md").write_text(
+                _placeholder(entry.name, titles[entry.name], profile), encoding="utf-8"
+            )
             continue
         shutil.copy2(executed, src / f"{entry.name}.ipynb")
         if overrides:
@@ -163,13 +173,16 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
         try:
             params = (cache.get(entry.name) or {}).get("parameters")
             params = params if params is not None else resolve_parameters(layout, entry.name, profile)
-            fresh = is_up_to_date(layout, entry.name, profile, cache_key(layout, entry.name, profile, params), cache,
-                                  overrides)
+            fresh = is_up_to_date(
+                layout, entry.name, profile, cache_key(layout, entry.name, profile, params), cache, overrides
+            )
         except (OSError, ValueError):
             fresh = False
         if not fresh:
-            log(f"note: the executed copy of {entry.name} predates changes to its notebook, parameters, "
-                f"library or results; `make book PROFILE={profile}` re-runs it")
+            log(
+                f"note: the executed copy of {entry.name} predates changes to its notebook, parameters, "
+                f"library or results; `make book PROFILE={profile}` re-runs it"
+            )
 
     if any(e.name == "scoreboard" for e in entries):
         current = load_records(layout.run_results_dir(profile, overrides), chapters)
@@ -194,13 +207,23 @@ def jupyter_book_command() -> list[str]:
 
 def _interesting(output: str) -> str:
     """The warning/error lines of a jupyter-book run (its full log is long)."""
-    keep = [line for line in output.splitlines()
-            if any(k in line for k in ("WARNING", "ERROR", "Error", "error:", "Traceback", "warning"))]
+    keep = [
+        line
+        for line in output.splitlines()
+        if any(k in line for k in ("WARNING", "ERROR", "Error", "error:", "Traceback", "warning"))
+    ]
     return "\n".join(keep[-40:]) if keep else "\n".join(output.splitlines()[-40:])
 
 
-def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "html", run: str | None = None,
-               log: Log | None = say, timeout: float = 1800) -> Path:
+def build_book(
+    layout: BookLayout,
+    profile: str = "smoke",
+    *,
+    builder: str = "html",
+    run: str | None = None,
+    log: Log | None = say,
+    timeout: float = 1800,
+) -> Path:
     """Stage and build; return `_build/html` (or `_build/<builder>`; a custom `run` builds into
     `_build/<builder>-<run>`, leaving the profile's book alone), which holds index.html.
 
@@ -213,22 +236,34 @@ def build_book(layout: BookLayout, profile: str = "smoke", *, builder: str = "ht
     if run is not None:
         profile = custom_run(layout, run)[0]
     work = layout.build_dir / "jb"
-    cmd = jupyter_book_command() + ["build", str(src), "--path-output", str(work), "--builder", builder,
-                                    "-W", "--keep-going", "--all", "-q"]
+    cmd = jupyter_book_command() + [
+        "build",
+        str(src),
+        "--path-output",
+        str(work),
+        "--builder",
+        builder,
+        "-W",
+        "--keep-going",
+        "--all",
+        "-q",
+    ]
     log(f"building the {builder} book ({profile} profile) with jupyter-book ...")
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(cmd, cwd=layout.root, capture_output=True, text=True, timeout=timeout, env=env)
     output = proc.stdout + "\n" + proc.stderr
     built = work / "_build" / builder
     if proc.returncode != 0 or not (built / "index.html").exists():
-        raise BookBuildError(f"jupyter-book build failed (exit {proc.returncode}; warnings count as errors):\n"
-                             + _interesting(output))
+        raise BookBuildError(
+            f"jupyter-book build failed (exit {proc.returncode}; warnings count as errors):\n" + _interesting(output)
+        )
     final = layout.build_dir / (builder if run is None else f"{builder}-{run}")
     if final.exists():
         shutil.rmtree(final)
     os.replace(built, final)
-    (final / "build-info.json").write_text(json.dumps({"profile": profile, "builder": builder, "run": run or profile}) + "\n",
-                                           encoding="utf-8")
+    (final / "build-info.json").write_text(
+        json.dumps({"profile": profile, "builder": builder, "run": run or profile}) + "\n", encoding="utf-8"
+    )
     log(f"book built: {final / 'index.html'}")
     return final
 

@@ -30,20 +30,39 @@ def _parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("execute", help="run chapters with papermill into _build/executed/<profile>/")
     ex.add_argument("--profile", choices=PROFILES, default="smoke")
-    ex.add_argument("--chapter", action="append", default=None, metavar="NAME",
-                    help="run only this chapter (repeatable; default: every chapter in _toc.yml)")
+    ex.add_argument(
+        "--chapter",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="run only this chapter (repeatable; default: every chapter in _toc.yml)",
+    )
     ex.add_argument("--force", action="store_true", help="run even when nothing changed since the last run")
-    ex.add_argument("--keep-full-results", action="store_true",
-                    help="also copy results/<chapter>.json to results/full/ (full profile only)")
-    ex.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="override a notebook parameter, parsed by the type of the notebook's default "
-                         "(e.g. -p epochs 5); such a run goes to its own folder, _build/executed/<profile>-custom-<hash>")
+    ex.add_argument(
+        "--keep-full-results",
+        action="store_true",
+        help="also copy results/<chapter>.json to results/full/ (full profile only)",
+    )
+    ex.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override a notebook parameter, parsed by the type of the notebook's default "
+        "(e.g. -p epochs 5); such a run goes to its own folder, _build/executed/<profile>-custom-<hash>",
+    )
     ex.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
 
     bd = sub.add_parser("build", help="build the HTML book from the executed notebooks into _build/html/")
     bd.add_argument("--profile", choices=PROFILES, default="smoke")
-    bd.add_argument("--run", default=None, metavar="NAME",
-                    help="build a custom run (a folder name execute -p printed) into _build/html-NAME")
+    bd.add_argument(
+        "--run",
+        default=None,
+        metavar="NAME",
+        help="build a custom run (a folder name execute -p printed) into _build/html-NAME",
+    )
 
     st = sub.add_parser("status", help="per chapter: up to date or not, duration of its last run")
     st.add_argument("--profile", choices=PROFILES, default="smoke")
@@ -60,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "execute":
             overrides = dict(parse_override(name, value) for name, value in args.parameter)
-            execute_book(layout, args.profile, args.chapter, overrides=overrides, force=args.force,
-                         keep_full_results=args.keep_full_results,
-                         progress_bar=not args.no_progress and sys.stderr.isatty())
+            execute_book(
+                layout,
+                args.profile,
+                args.chapter,
+                overrides=overrides,
+                force=args.force,
+                keep_full_results=args.keep_full_results,
+                progress_bar=not args.no_progress and sys.stderr.isatty(),
+            )
         elif args.command == "build":
             build_book(layout, args.profile, run=args.run)
         elif args.command == "status":

@@ -26,19 +26,29 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import nbformat
 
 from dcca_core.results import atomic_write_text, read_results
 from dcca_core.utils import PROGRESS_LOG_ENV
+
 from .layout import BookLayout, chapters_in_toc, check_profile, describe_overrides
 from .notebooks import parameters_cell_indices, resolve_parameters
 
-__all__ = ["ChapterExecutionError", "ChapterRun", "cache_key", "read_cache", "execute_chapter",
-           "execute_book", "is_up_to_date", "chapter_status"]
+__all__ = [
+    "ChapterExecutionError",
+    "ChapterRun",
+    "cache_key",
+    "read_cache",
+    "execute_chapter",
+    "execute_book",
+    "is_up_to_date",
+    "chapter_status",
+]
 
 CACHE_DIR = ".cache"
 RUN_FILE = "run.json"  # what a custom run is: profile and overrides
@@ -55,8 +65,16 @@ def say(message: str) -> None:
 class ChapterExecutionError(RuntimeError):
     """A chapter failed: which chapter, which cell (index in book/<chapter>.ipynb), which error."""
 
-    def __init__(self, chapter: str, message: str, *, cell_index: int | None = None,
-                 first_line: str | None = None, error: str | None = None, executed_path: Path | None = None):
+    def __init__(
+        self,
+        chapter: str,
+        message: str,
+        *,
+        cell_index: int | None = None,
+        first_line: str | None = None,
+        error: str | None = None,
+        executed_path: Path | None = None,
+    ):
         self.chapter, self.cell_index, self.first_line = chapter, cell_index, first_line
         self.error, self.executed_path = error, executed_path
         super().__init__(message)
@@ -80,6 +98,7 @@ def _sha256_file(path: Path) -> str:
 def _source_files(paths: tuple[Path, ...], skip: tuple[Path, ...] = ()) -> list[Path]:
     """Files behind the hashed sources: a folder contributes its *.py files, recursively; `skip`
     (files or folders) is left out."""
+
     def skipped(p: Path) -> bool:
         return any(p == s or s in p.parents for s in skip)
 
@@ -123,23 +142,38 @@ def read_cache(layout: BookLayout, profile: str, overrides: dict[str, Any] | Non
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             warnings.warn(f"ignoring unreadable cache entry {path} ({exc}); the chapter will run again", stacklevel=2)
             continue
-        if not (isinstance(entry, dict) and isinstance(entry.get("key"), str)
-                and isinstance(entry.get("results_sha256"), str)):
-            warnings.warn(f"ignoring malformed cache entry {path} (not a record with 'key' and "
-                          f"'results_sha256'); the chapter will run again", stacklevel=2)
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("key"), str)
+            and isinstance(entry.get("results_sha256"), str)
+        ):
+            warnings.warn(
+                f"ignoring malformed cache entry {path} (not a record with 'key' and "
+                f"'results_sha256'); the chapter will run again",
+                stacklevel=2,
+            )
             continue
         entries[path.stem] = entry
     return entries
 
 
-def _write_cache_entry(layout: BookLayout, profile: str, chapter: str, entry: dict[str, Any],
-                       overrides: dict[str, Any] | None = None) -> None:
-    atomic_write_text(layout.executed_dir(profile, overrides) / CACHE_DIR / f"{chapter}.json",
-                      json.dumps(entry, indent=2, sort_keys=True) + "\n")
+def _write_cache_entry(
+    layout: BookLayout, profile: str, chapter: str, entry: dict[str, Any], overrides: dict[str, Any] | None = None
+) -> None:
+    atomic_write_text(
+        layout.executed_dir(profile, overrides) / CACHE_DIR / f"{chapter}.json",
+        json.dumps(entry, indent=2, sort_keys=True) + "\n",
+    )
 
 
-def is_up_to_date(layout: BookLayout, chapter: str, profile: str, key: str,
-                  cache: dict[str, dict[str, Any]] | None = None, overrides: dict[str, Any] | None = None) -> bool:
+def is_up_to_date(
+    layout: BookLayout,
+    chapter: str,
+    profile: str,
+    key: str,
+    cache: dict[str, dict[str, Any]] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> bool:
     """Same key as the last successful run, and its executed copy and results file are unchanged."""
     entry = (cache if cache is not None else read_cache(layout, profile, overrides)).get(chapter)
     results = layout.results_file(chapter, profile, overrides)
@@ -161,8 +195,11 @@ def _chapter_lock(folder: Path, chapter: str) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
-            raise ChapterExecutionError(chapter, f"chapter {chapter} is being executed by another runner "
-                                                 f"({holder}); wait for it to finish", error="locked") from None
+            raise ChapterExecutionError(
+                chapter,
+                f"chapter {chapter} is being executed by another runner ({holder}); wait for it to finish",
+                error="locked",
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}, since {_dt.datetime.now().isoformat(timespec='seconds')}\n")
@@ -184,9 +221,13 @@ def _kernel_environment(results_dir: Path, progress_log: Path) -> Iterator[None]
     bars go to the chapter's log file instead (DCCA_PROGRESS_LOG). Run interactively, the chapters
     keep their progress bars.
     """
-    wanted = {"DCCA_RESULTS_DIR": str(results_dir), "PYTHONHASHSEED": "0",
-              "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1",
-              PROGRESS_LOG_ENV: str(progress_log)}
+    wanted = {
+        "DCCA_RESULTS_DIR": str(results_dir),
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "TQDM_DISABLE": "1",
+        PROGRESS_LOG_ENV: str(progress_log),
+    }
     saved = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:
@@ -242,8 +283,11 @@ def _running_cell(path: Path) -> int | None:
         nb = nbformat.read(str(path), as_version=4)
     except Exception:  # noqa: BLE001 - no partial notebook, no cell to name
         return None
-    started = [i for i, cell in enumerate(nb.cells)
-               if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None]
+    started = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None
+    ]
     return started[-1] if started else None
 
 
@@ -271,9 +315,14 @@ def _failure(chapter: str, layout: BookLayout, exc: BaseException, failed_copy: 
         first = _first_line(source_nb.cells[src_idx].source) if src_idx < len(source_nb.cells) else ""
         cell_desc = f"cell {src_idx} (first line: {first!r})"
     return ChapterExecutionError(
-        chapter, f"chapter {chapter} failed in {cell_desc} of {where}:\n    {error}\n"
-                 f"the executed notebook with the full traceback is {failed_copy}",
-        cell_index=src_idx, first_line=first, error=error, executed_path=failed_copy)
+        chapter,
+        f"chapter {chapter} failed in {cell_desc} of {where}:\n    {error}\n"
+        f"the executed notebook with the full traceback is {failed_copy}",
+        cell_index=src_idx,
+        first_line=first,
+        error=error,
+        executed_path=failed_copy,
+    )
 
 
 class _Heartbeat:
@@ -287,7 +336,7 @@ class _Heartbeat:
         self._cell: int | None = None
         self._since = time.monotonic()
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> _Heartbeat:
         self._thread.start()
         return self
 
@@ -305,8 +354,11 @@ class _Heartbeat:
             nb = nbformat.read(str(self.running), as_version=4)
         except Exception:  # noqa: BLE001 - not written yet, or being rewritten: try again later
             return None
-        code = [i for i, c in enumerate(nb.cells)  # numbered as in book/<chapter>.ipynb: without papermill's cell
-                if c.cell_type == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        code = [
+            i
+            for i, c in enumerate(nb.cells)  # numbered as in book/<chapter>.ipynb: without papermill's cell
+            if c.cell_type == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])
+        ]
         for n, i in enumerate(code, 1):
             if nb.cells[i].get("metadata", {}).get("papermill", {}).get("status") == "running":
                 return n, len(code), _first_line(nb.cells[i].source)
@@ -325,17 +377,26 @@ class _Heartbeat:
                 self.write(f"{self.chapter}: code cell {n}/{total} started: {first}")
             elif now - last_beat >= self.every:
                 last_beat = now
-                message = (f"{self.chapter}: code cell {n}/{total} running for {_fmt_seconds(now - self._since)}: "
-                           f"{first}")
+                message = (
+                    f"{self.chapter}: code cell {n}/{total} running for {_fmt_seconds(now - self._since)}: {first}"
+                )
                 self.write(message)
                 self.log(f"    {message}")
 
 
-def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
-                    overrides: dict[str, Any] | None = None, force: bool = False,
-                    keep_full_results: bool = False, progress_bar: bool = False,
-                    cell_timeout: float | None | str = "auto", log: Log | None = say,
-                    heartbeat_s: float = HEARTBEAT_S) -> ChapterRun:
+def execute_chapter(
+    layout: BookLayout,
+    chapter: str,
+    profile: str = "smoke",
+    *,
+    overrides: dict[str, Any] | None = None,
+    force: bool = False,
+    keep_full_results: bool = False,
+    progress_bar: bool = False,
+    cell_timeout: float | None | str = "auto",
+    log: Log | None = say,
+    heartbeat_s: float = HEARTBEAT_S,
+) -> ChapterRun:
     """Run one chapter with papermill unless its cache key is unchanged; raise ChapterExecutionError on failure.
 
     The executed copy is written to `<chapter>.running.ipynb` and renamed on success; a failed run is
@@ -348,9 +409,11 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
 
     check_profile(profile)
     if keep_full_results and (profile != "full" or overrides):
-        raise ValueError("--keep-full-results only applies to the full profile without -p overrides "
-                         f"(results/full/ holds the paper-scale runs), got profile {profile!r}"
-                         + (f" with overrides {describe_overrides(overrides)}" if overrides else ""))
+        raise ValueError(
+            "--keep-full-results only applies to the full profile without -p overrides "
+            f"(results/full/ holds the paper-scale runs), got profile {profile!r}"
+            + (f" with overrides {describe_overrides(overrides)}" if overrides else "")
+        )
     log = log or (lambda msg: None)
     parameters = resolve_parameters(layout, chapter, profile, overrides)
     custom = {k: parameters[k] for k in (overrides or {})}  # as parsed by the notebook's types
@@ -358,9 +421,16 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
     out_dir = layout.executed_dir(profile, custom)
     out_dir.mkdir(parents=True, exist_ok=True)
     if custom:
-        atomic_write_text(out_dir / RUN_FILE, json.dumps({"profile": profile, "overrides": custom,
-                                                          "label": describe_overrides(custom)},
-                                                         indent=2, sort_keys=True, default=str) + "\n")
+        atomic_write_text(
+            out_dir / RUN_FILE,
+            json.dumps(
+                {"profile": profile, "overrides": custom, "label": describe_overrides(custom)},
+                indent=2,
+                sort_keys=True,
+                default=str,
+            )
+            + "\n",
+        )
     target = layout.executed_notebook(profile, chapter, custom)
     results_dir = layout.run_results_dir(profile, custom)
     results = layout.results_file(chapter, profile, custom)
@@ -375,7 +445,9 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
             log_file = out_dir / f"{chapter}.log"
             log_file.write_text("", encoding="utf-8")
             if custom:
-                log(f"    custom run ({describe_overrides(custom)}): executed copy in {out_dir}, results in {results_dir}")
+                log(
+                    f"    custom run ({describe_overrides(custom)}): executed copy in {out_dir}, results in {results_dir}"
+                )
             log(f"    progress: tail -f {log_file}")
             results_dir.mkdir(parents=True, exist_ok=True)
             started_wall = time.time()
@@ -383,10 +455,18 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
             heartbeat = _Heartbeat(chapter, running, log_file, log, heartbeat_s)
             try:
                 with _kernel_environment(results_dir, log_file), _quiet_papermill_inspection(), heartbeat:
-                    pm.execute_notebook(str(layout.notebook(chapter)), str(running), parameters=parameters,
-                                        cwd=str(layout.root), kernel_name="python3", progress_bar=progress_bar,
-                                        log_output=False, request_save_on_cell_execute=True,
-                                        config=_kernel_config(), execution_timeout=timeout)
+                    pm.execute_notebook(
+                        str(layout.notebook(chapter)),
+                        str(running),
+                        parameters=parameters,
+                        cwd=str(layout.root),
+                        kernel_name="python3",
+                        progress_bar=progress_bar,
+                        log_output=False,
+                        request_save_on_cell_execute=True,
+                        config=_kernel_config(),
+                        execution_timeout=timeout,
+                    )
             except Exception as exc:  # noqa: BLE001 - every failure becomes a named chapter error
                 if running.exists():
                     os.replace(running, failed)
@@ -397,11 +477,20 @@ def execute_chapter(layout: BookLayout, chapter: str, profile: str = "smoke", *,
             _check_results(chapter, profile, results, started_wall, running)
             os.replace(running, target)
             failed.unlink(missing_ok=True)
-            _write_cache_entry(layout, profile, chapter, {
-                "key": key, "results_sha256": _sha256_file(results), "seconds": round(seconds, 2),
-                "parameters": json.loads(json.dumps(parameters, default=str)), "overrides": json.loads(
-                    json.dumps(custom, default=str)),
-                "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}, custom)
+            _write_cache_entry(
+                layout,
+                profile,
+                chapter,
+                {
+                    "key": key,
+                    "results_sha256": _sha256_file(results),
+                    "seconds": round(seconds, 2),
+                    "parameters": json.loads(json.dumps(parameters, default=str)),
+                    "overrides": json.loads(json.dumps(custom, default=str)),
+                    "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                },
+                custom,
+            )
             run = ChapterRun(chapter, "executed", seconds, target, results)
 
     if keep_full_results:
@@ -416,50 +505,86 @@ def _check_results(chapter: str, profile: str, results: Path, started_wall: floa
     """The chapter must have written results/<chapter>.json, in this run and in this profile."""
     if not results.exists() or results.stat().st_mtime < started_wall - 1:
         raise ChapterExecutionError(
-            chapter, f"chapter {chapter} ran but did not write {results} (its last cell must call "
-                     f"write_results({chapter!r}, ...)); the executed notebook is {running}",
-            error="no results file", executed_path=running)
+            chapter,
+            f"chapter {chapter} ran but did not write {results} (its last cell must call "
+            f"write_results({chapter!r}, ...)); the executed notebook is {running}",
+            error="no results file",
+            executed_path=running,
+        )
     try:
         record = read_results(results)
     except ValueError as exc:
-        raise ChapterExecutionError(chapter, f"chapter {chapter} wrote an invalid results file: {exc}",
-                                    error="invalid results file", executed_path=running) from None
+        raise ChapterExecutionError(
+            chapter,
+            f"chapter {chapter} wrote an invalid results file: {exc}",
+            error="invalid results file",
+            executed_path=running,
+        ) from None
     if record.get("profile") != profile:
         raise ChapterExecutionError(
-            chapter, f"chapter {chapter} ran in the {profile} profile but {results} says "
-                     f"profile={record.get('profile')!r}: pass the notebook's `profile` parameter to write_results",
-            error="profile mismatch", executed_path=running)
+            chapter,
+            f"chapter {chapter} ran in the {profile} profile but {results} says "
+            f"profile={record.get('profile')!r}: pass the notebook's `profile` parameter to write_results",
+            error="profile mismatch",
+            executed_path=running,
+        )
 
 
 def _fmt_seconds(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
 
 
-def execute_book(layout: BookLayout, profile: str = "smoke", chapters: list[str] | None = None, *,
-                 overrides: dict[str, Any] | None = None, force: bool = False, keep_full_results: bool = False,
-                 progress_bar: bool = False, log: Log | None = say) -> list[ChapterRun]:
+def execute_book(
+    layout: BookLayout,
+    profile: str = "smoke",
+    chapters: list[str] | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    force: bool = False,
+    keep_full_results: bool = False,
+    progress_bar: bool = False,
+    log: Log | None = say,
+) -> list[ChapterRun]:
     """Execute the toc's chapters (or `chapters`) in order; parameters of all are checked before any runs."""
     log = log or (lambda msg: None)
     known = chapters_in_toc(layout)
     selected = list(chapters) if chapters else known
     for name in selected:
         if not layout.notebook(name).exists():
-            raise ValueError(f"no chapter {name!r}: {layout.notebook(name)} does not exist "
-                             f"(chapters in the toc: {', '.join(known) or 'none'})")
+            raise ValueError(
+                f"no chapter {name!r}: {layout.notebook(name)} does not exist "
+                f"(chapters in the toc: {', '.join(known) or 'none'})"
+            )
     for name in selected:  # fail fast: a typo in a YAML file should not wait for a 10-minute chapter
         resolve_parameters(layout, name, profile, overrides)
     runs: list[ChapterRun] = []
     total = time.perf_counter()
     for i, name in enumerate(selected, 1):
         log(f"[{i}/{len(selected)}] {name} ({profile}) ...")
-        run = execute_chapter(layout, name, profile, overrides=overrides, force=force,
-                              keep_full_results=keep_full_results, progress_bar=progress_bar, log=log)
-        log(f"[{i}/{len(selected)}] {name}: " + ("unchanged since its last run, skipped" if run.status == "cached"
-                                                  else f"executed in {_fmt_seconds(run.seconds)}"))
+        run = execute_chapter(
+            layout,
+            name,
+            profile,
+            overrides=overrides,
+            force=force,
+            keep_full_results=keep_full_results,
+            progress_bar=progress_bar,
+            log=log,
+        )
+        log(
+            f"[{i}/{len(selected)}] {name}: "
+            + (
+                "unchanged since its last run, skipped"
+                if run.status == "cached"
+                else f"executed in {_fmt_seconds(run.seconds)}"
+            )
+        )
         runs.append(run)
     n_exec = sum(r.status == "executed" for r in runs)
-    log(f"{n_exec} chapter(s) executed, {len(runs) - n_exec} unchanged, in {_fmt_seconds(time.perf_counter() - total)}"
-        f"; executed notebooks in {runs[-1].executed_path.parent if runs else layout.executed_dir(profile)}")
+    log(
+        f"{n_exec} chapter(s) executed, {len(runs) - n_exec} unchanged, in {_fmt_seconds(time.perf_counter() - total)}"
+        f"; executed notebooks in {runs[-1].executed_path.parent if runs else layout.executed_dir(profile)}"
+    )
     return runs
 
 
@@ -479,6 +604,7 @@ def chapter_status(layout: BookLayout, profile: str = "smoke") -> list[dict[str,
                 state = f"invalid parameters ({exc})"
         else:
             state = "failed" if failed else "never run"
-        rows.append({"chapter": name, "state": state, "seconds": entry.get("seconds"),
-                     "finished": entry.get("finished")})
+        rows.append(
+            {"chapter": name, "state": state, "seconds": entry.get("seconds"), "finished": entry.get("finished")}
+        )
     return rows

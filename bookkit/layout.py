@@ -22,29 +22,34 @@ GENERATED_PAGES = ("scoreboard",)
 class BookLayout:
     """All paths the runner reads or writes, so the same code runs the real book and a tiny test book."""
 
-    root: Path                      # cwd of every notebook run (the repo root)
-    book_dir: Path                  # book/: chapter notebooks, *.md pages, params/<profile>/*.yaml
-    build_dir: Path                 # _build/: executed/, src/, html/, singlehtml/, pdf/
-    results_dir: Path               # results/: <chapter>.json of the last run, full/ for paper-scale runs
-    config_file: Path               # _config.yml
-    toc_file: Path                  # _toc.yml
+    root: Path  # cwd of every notebook run (the repo root)
+    book_dir: Path  # book/: chapter notebooks, *.md pages, params/<profile>/*.yaml
+    build_dir: Path  # _build/: executed/, src/, html/, singlehtml/, pdf/
+    results_dir: Path  # results/: <chapter>.json of the last run, full/ for paper-scale runs
+    config_file: Path  # _config.yml
+    toc_file: Path  # _toc.yml
     hashed_sources: tuple[Path, ...] = field(default=())  # files/folders whose change re-runs every chapter
     unhashed: tuple[Path, ...] = field(default=())  # inside hashed_sources, but cannot change a chapter's outputs
 
     @classmethod
-    def for_repo(cls, root: str | Path | None = None, *, results_dir: str | Path | None = None) -> "BookLayout":
+    def for_repo(cls, root: str | Path | None = None, *, results_dir: str | Path | None = None) -> BookLayout:
         """The standard layout of a checkout (default: the one `dcca_core` is installed from)."""
         from dcca_core.paths import repo_root
 
         root = Path(root).resolve() if root is not None else repo_root()
         if results_dir is None:  # the same rule as dcca_core.results.results_dir
             results_dir = os.environ.get("DCCA_RESULTS_DIR") or root / "results"
-        return cls(root=root, book_dir=root / "book", build_dir=root / "_build",
-                   results_dir=Path(results_dir).resolve(), config_file=root / "_config.yml",
-                   toc_file=root / "_toc.yml",
-                   # The library and the pins: a change re-runs every chapter. The book tooling
-                   # (bookkit/) runs the notebooks but no chapter imports it, so it is not hashed.
-                   hashed_sources=(root / "dcca_core", root / "requirements.txt", root / "requirements.lock"))
+        return cls(
+            root=root,
+            book_dir=root / "book",
+            build_dir=root / "_build",
+            results_dir=Path(results_dir).resolve(),
+            config_file=root / "_config.yml",
+            toc_file=root / "_toc.yml",
+            # The library and the pins: a change re-runs every chapter. The book tooling
+            # (bookkit/) runs the notebooks but no chapter imports it, so it is not hashed.
+            hashed_sources=(root / "dcca_core", root / "requirements.txt", root / "requirements.lock"),
+        )
 
     def params_file(self, profile: str, chapter: str) -> Path:
         """book/params/<profile>/<chapter>.yaml."""
@@ -132,7 +137,7 @@ def read_toc(layout: BookLayout) -> list[TocEntry]:
         raise ValueError(f"{layout.toc_file} lists no pages (expected 'root:' and 'chapters:')")
     entries, missing = [], []
     for raw in names:
-        name = raw[:-len(Path(raw).suffix)] if Path(raw).suffix in (".ipynb", ".md") else raw
+        name = raw[: -len(Path(raw).suffix)] if Path(raw).suffix in (".ipynb", ".md") else raw
         if name in GENERATED_PAGES:
             entries.append(TocEntry(name, "generated"))
         elif (layout.book_dir / f"{name}.ipynb").exists():
@@ -146,7 +151,8 @@ def read_toc(layout: BookLayout) -> list[TocEntry]:
         raise FileNotFoundError(
             f"{layout.toc_file.name} names page(s) with no source: "
             + ", ".join(f"{rel}/{m}.ipynb (or .md)" for m in missing)
-            + "; add the notebook or remove the entry from the toc")
+            + "; add the notebook or remove the entry from the toc"
+        )
     return entries
 
 

@@ -16,8 +16,19 @@ import yaml
 
 from .layout import BookLayout, check_profile
 
-__all__ = ["parameters_cell_indices", "declared_parameters", "load_params_file", "parse_override",
-           "yaml12_load", "declared_defaults", "coerce_parameter", "check_known_parameters", "resolve_parameters", "notebook_hygiene_problems", "notebook_title"]
+__all__ = [
+    "parameters_cell_indices",
+    "declared_parameters",
+    "load_params_file",
+    "parse_override",
+    "yaml12_load",
+    "declared_defaults",
+    "coerce_parameter",
+    "check_known_parameters",
+    "resolve_parameters",
+    "notebook_hygiene_problems",
+    "notebook_title",
+]
 
 
 def _read(nb_or_path: str | Path | nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -29,8 +40,11 @@ def _read(nb_or_path: str | Path | nbformat.NotebookNode) -> nbformat.NotebookNo
 def parameters_cell_indices(nb_or_path: str | Path | nbformat.NotebookNode) -> list[int]:
     """Indices of the code cells tagged `parameters` (a chapter must have exactly one)."""
     nb = _read(nb_or_path)
-    return [i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])]
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])
+    ]
 
 
 def declared_parameters(nb_or_path: str | Path | nbformat.NotebookNode) -> dict[str, str]:
@@ -47,11 +61,15 @@ def declared_parameters(nb_or_path: str | Path | nbformat.NotebookNode) -> dict[
         raise ValueError(f"{where}: the parameters cell is not valid Python ({exc.msg}, line {exc.lineno})") from None
     declared: dict[str, str] = {}
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-            node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         for target in targets:
-            for name in ([target] if isinstance(target, ast.Name) else
-                         [e for e in getattr(target, "elts", []) if isinstance(e, ast.Name)]):
+            for name in (
+                [target]
+                if isinstance(target, ast.Name)
+                else [e for e in getattr(target, "elts", []) if isinstance(e, ast.Name)]
+            ):
                 declared[name.id] = ast.get_source_segment(source, node.value) if node.value is not None else ""
     return declared
 
@@ -62,14 +80,20 @@ class _Yaml12Loader(yaml.SafeLoader):
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "null",
-                                                                                  "timestamp")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "null", "timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _CORE_SCALARS = {
     "bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     "int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    "float": (r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-              "-+0123456789."),
+    "float": (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
     "null": (r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
 }
 for _tag, (_rx, _first) in _CORE_SCALARS.items():
@@ -94,7 +118,7 @@ _Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 def yaml12_load(text: str) -> Any:
     """Parse YAML with the 1.2 core schema (see `_Yaml12Loader`)."""
-    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_Yaml12Loader)
 
 
 def load_params_file(path: str | Path) -> dict[str, Any]:
@@ -171,31 +195,46 @@ def coerce_parameter(name: str, value: Any, default: Any = _UNTYPED, *, origin: 
             except yaml.YAMLError as exc:
                 raise ValueError(f"parameter {name}={value!r}{where} is not valid YAML: {exc}") from None
     got = _kind(value)
-    ok = (want in ("untyped", "None") or got == want or (want == "float" and got == "int")
-          or (got == "None" and want in ("int", "float", "list", "dict")))
+    ok = (
+        want in ("untyped", "None")
+        or got == want
+        or (want == "float" and got == "int")
+        or (got == "None" and want in ("int", "float", "list", "dict"))
+    )
     if not ok:
-        expected = {"bool": "true or false", "int": "a whole number (decimal)", "float": "a number",
-                    "str": "text", "list": "a list such as [1, 2]", "dict": "a mapping such as {a: 1}"}[want]
-        raise ValueError(f"parameter {name}={value!r}{where} must be {expected}, like the notebook's default "
-                         f"{default!r}; got a value of type {got}")
+        expected = {
+            "bool": "true or false",
+            "int": "a whole number (decimal)",
+            "float": "a number",
+            "str": "text",
+            "list": "a list such as [1, 2]",
+            "dict": "a mapping such as {a: 1}",
+        }[want]
+        raise ValueError(
+            f"parameter {name}={value!r}{where} must be {expected}, like the notebook's default "
+            f"{default!r}; got a value of type {got}"
+        )
     if want == "float" and got == "int":
         value = float(value)
     return value
 
 
-def check_known_parameters(given: dict[str, Any], declared: dict[str, str] | list[str], *, chapter: str,
-                           origin: str) -> None:
+def check_known_parameters(
+    given: dict[str, Any], declared: dict[str, str] | list[str], *, chapter: str, origin: str
+) -> None:
     """Raise a ValueError naming every parameter the notebook does not declare, and the declared ones."""
     unknown = [name for name in given if name not in declared]
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
         raise ValueError(
             f"unknown parameter{plural} {', '.join(repr(u) for u in unknown)} for chapter {chapter} "
-            f"(from {origin}); the notebook's parameters cell declares: {', '.join(declared) or '(nothing)'}")
+            f"(from {origin}); the notebook's parameters cell declares: {', '.join(declared) or '(nothing)'}"
+        )
 
 
-def resolve_parameters(layout: BookLayout, chapter: str, profile: str,
-                       overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve_parameters(
+    layout: BookLayout, chapter: str, profile: str, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The parameters papermill injects: `profile`, then the profile's YAML, then CLI overrides.
 
     Every name must be declared by the notebook, and the profile must agree with the run's.
@@ -204,8 +243,10 @@ def resolve_parameters(layout: BookLayout, chapter: str, profile: str,
     declared = declared_parameters(layout.notebook(chapter))
     params_path = layout.params_file(profile, chapter)
     if profile != "smoke" and not params_path.exists():
-        raise FileNotFoundError(f"{params_path} is missing: the {profile} profile of chapter {chapter} "
-                                "needs its settings there (the smoke defaults live in the notebook)")
+        raise FileNotFoundError(
+            f"{params_path} is missing: the {profile} profile of chapter {chapter} "
+            "needs its settings there (the smoke defaults live in the notebook)"
+        )
     from_file = load_params_file(params_path)
     check_known_parameters(from_file, declared, chapter=chapter, origin=str(params_path))
     overrides = dict(overrides or {})
@@ -217,8 +258,10 @@ def resolve_parameters(layout: BookLayout, chapter: str, profile: str,
     params.update(from_file)
     params.update(overrides)
     if params.get("profile", profile) != profile:
-        raise ValueError(f"chapter {chapter}: parameter profile={params['profile']!r} contradicts the run's "
-                         f"profile {profile!r}; drop it from {params_path.name}/the command line or use --profile")
+        raise ValueError(
+            f"chapter {chapter}: parameter profile={params['profile']!r} contradicts the run's "
+            f"profile {profile!r}; drop it from {params_path.name}/the command line or use --profile"
+        )
     return params
 
 

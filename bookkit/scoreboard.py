@@ -16,8 +16,7 @@ from dcca_core.results import read_results
 
 __all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
 
-COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Difference", "Source", "Profile", "Seed", "Device",
-           "Wall time")
+COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Difference", "Source", "Profile", "Seed", "Device", "Wall time")
 
 
 @dataclass(frozen=True)
@@ -87,9 +86,20 @@ def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
         pub = published.get(metric)
         pub_value, source = (pub.get("value"), str(pub.get("source", ""))) if isinstance(pub, dict) else (pub, "")
         std = stds.get(metric)
-        rows.append(MetricRow(chapter, metric, ours, pub_value, source, str(record.get("profile", "?")),
-                              record.get("seed", "?"), str(record.get("device", "?")), record.get("wall_time_s"),
-                              float(std) if _is_number(std) else None))
+        rows.append(
+            MetricRow(
+                chapter,
+                metric,
+                ours,
+                pub_value,
+                source,
+                str(record.get("profile", "?")),
+                record.get("seed", "?"),
+                str(record.get("device", "?")),
+                record.get("wall_time_s"),
+                float(std) if _is_number(std) else None,
+            )
+        )
     return rows
 
 
@@ -124,10 +134,12 @@ def format_seconds(seconds: float | None) -> str:
 def reused_checkpoints(record: dict[str, Any]) -> bool:
     """True when the run's `extra` says it reused a trained model (a key containing "reused" set to
     True, at any depth): its wall time then leaves out that training."""
+
     def walk(node: Any) -> bool:
         if isinstance(node, dict):
             return any((value is True and "reused" in str(key)) or walk(value) for key, value in node.items())
         return isinstance(node, list) and any(walk(item) for item in node)
+
     return walk(record.get("extra") or {})
 
 
@@ -147,8 +159,15 @@ def _ours(row: MetricRow) -> str:
     return f"{text} ± {row.ours_std:.2g}" if row.ours_std is not None and _is_number(row.ours) else text
 
 
-def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool,
-           missing_text: str, *, published_only: bool = False) -> list[str]:
+def _table(
+    chapters: list[str],
+    records: dict[str, dict | None],
+    titles: dict[str, str],
+    link: bool,
+    missing_text: str,
+    *,
+    published_only: bool = False,
+) -> list[str]:
     """One row per chapter and metric (with `published_only`, just the metrics that have a published
     figure); the chapter and its run (profile, seed, device, wall time) are written on the chapter's
     first row only, so the groups read at a glance."""
@@ -167,35 +186,74 @@ def _table(chapters: list[str], records: dict[str, dict | None], titles: dict[st
             lines.append(f"| {name} | {empty} |" + " |" * (len(COLUMNS) - 2))
         for k, r in enumerate(rows):
             diff = r.difference
-            run = [f"**{r.profile}**" if r.profile == "smoke" else r.profile, _num(r.seed), _cell(r.device),
-                   _wall_time(record)] if k == 0 else [""] * 4
-            lines.append("| " + " | ".join([
-                name if k == 0 else "", _cell(r.metric), _ours(r),
-                _num(r.published) if r.published is not None else "—",
-                f"{diff:+.4g}" if diff is not None else "—", _cell(r.source) or "—", *run]) + " |")
+            run = (
+                [
+                    f"**{r.profile}**" if r.profile == "smoke" else r.profile,
+                    _num(r.seed),
+                    _cell(r.device),
+                    _wall_time(record),
+                ]
+                if k == 0
+                else [""] * 4
+            )
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        name if k == 0 else "",
+                        _cell(r.metric),
+                        _ours(r),
+                        _num(r.published) if r.published is not None else "—",
+                        f"{diff:+.4g}" if diff is not None else "—",
+                        _cell(r.source) or "—",
+                        *run,
+                    ]
+                )
+                + " |"
+            )
     return lines + ["", "::::"]
 
 
 def _provenance(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool) -> list[str]:
-    lines = ["::::{container} scoreboard", "", "| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "::::{container} scoreboard",
+        "",
+        "| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |",
+        "|---|---|---|---|---|---|",
+    ]
     for chapter in chapters:
         rec = records.get(chapter)
         if not rec:
             continue
         machine = rec.get("machine") or {}
-        desc = ", ".join(str(x) for x in (machine.get("processor"), f"{machine.get('cpu_count')} cores"
-                                          if machine.get("cpu_count") else None, machine.get("gpu")) if x)
+        desc = ", ".join(
+            str(x)
+            for x in (
+                machine.get("processor"),
+                f"{machine.get('cpu_count')} cores" if machine.get("cpu_count") else None,
+                machine.get("gpu"),
+            )
+            if x
+        )
         commit = str(rec.get("git_commit", "unknown"))
-        lines.append(f"| {_chapter_link(chapter, titles, link)} | `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
-                     f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
-                     f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
-                     f"| {_wall_time(rec)} |")
+        lines.append(
+            f"| {_chapter_link(chapter, titles, link)} | `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
+            f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
+            f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
+            f"| {_wall_time(rec)} |"
+        )
     return lines + ["", "::::"]
 
 
-def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full: dict[str, dict | None], *,
-                      profile: str, titles: dict[str, str] | None = None, link: bool = True) -> str:
+def render_scoreboard(
+    chapters: list[str],
+    current: dict[str, dict | None],
+    full: dict[str, dict | None],
+    *,
+    profile: str,
+    titles: dict[str, str] | None = None,
+    link: bool = True,
+) -> str:
     """The scoreboard page (MyST markdown): the kept paper-scale runs, this build's numbers, then every
     metric of each chapter, folded.
 
@@ -205,42 +263,67 @@ def render_scoreboard(chapters: list[str], current: dict[str, dict | None], full
     titles = titles or {}
     profiles = {rec.get("profile") for rec in current.values() if rec}
     # The page is wide tables: drop the right-hand "contents" sidebar (pydata-sphinx-theme metadata).
-    out = ["---", "html_theme.sidebar_secondary.remove: true", "---", "", "# Reproduction scoreboard", "",
-           "Every number in this book comes from a run of the chapter notebooks. This page puts each "
-           "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
-           "where the published figure comes from, the difference (ours − published) and how the run was "
-           "made (profile, seed, device, wall time; *reused checkpoints* marks a run that loaded models "
-           "trained by an earlier run, so its time leaves out their training). A value written `a ± b` is the mean ± standard "
-           "deviation over the chapter's seeds.", ""]
+    out = [
+        "---",
+        "html_theme.sidebar_secondary.remove: true",
+        "---",
+        "",
+        "# Reproduction scoreboard",
+        "",
+        "Every number in this book comes from a run of the chapter notebooks. This page puts each "
+        "chapter's metrics next to the published figures they try to reproduce: *ours*, *published*, "
+        "where the published figure comes from, the difference (ours − published) and how the run was "
+        "made (profile, seed, device, wall time; *reused checkpoints* marks a run that loaded models "
+        "trained by an earlier run, so its time leaves out their training). A value written `a ± b` is the mean ± standard "
+        "deviation over the chapter's seeds.",
+        "",
+    ]
 
     out += ["## Paper-scale runs (full profile)", ""]
     if any(full.get(c) for c in chapters):
-        out += ["Kept in `results/full/` by `make full` (never edited by hand); the provenance of each run "
-                "follows the table.", ""]
+        out += [
+            "Kept in `results/full/` by `make full` (never edited by hand); the provenance of each run "
+            "follows the table.",
+            "",
+        ]
         out += _table(chapters, full, titles, link, "no full-profile run recorded yet", published_only=True)
         out += ["", "Provenance of the paper-scale runs:", ""]
         out += _provenance(chapters, full, titles, link)
     else:
-        out += ["No paper-scale run has been recorded yet: `make full` runs every chapter with the settings "
-                "of `book/params/full/` and keeps the results in `results/full/`."]
+        out += [
+            "No paper-scale run has been recorded yet: `make full` runs every chapter with the settings "
+            "of `book/params/full/` and keeps the results in `results/full/`."
+        ]
 
     out += ["", f"## This build ({profile} profile)", ""]
     if profile == "smoke" or "smoke" in profiles:
-        out += [":::{important}",
-                "**The figures in this table come from the smoke profile**: each chapter ran on a "
-                "small subset of the data with few epochs, so that the whole book builds on an ordinary "
-                "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
-                "not expected to match the published numbers (the paper-scale runs are above).", ":::", ""]
+        out += [
+            ":::{important}",
+            "**The figures in this table come from the smoke profile**: each chapter ran on a "
+            "small subset of the data with few epochs, so that the whole book builds on an ordinary "
+            "laptop CPU. They show that the pipeline works; they are *not* paper-scale results and are "
+            "not expected to match the published numbers (the paper-scale runs are above).",
+            ":::",
+            "",
+        ]
     else:
         out += [":::{note}", f"This build was made with the **{profile}** profile (paper-scale settings).", ":::", ""]
     out += _table(chapters, current, titles, link, f"not run in the {profile} profile yet", published_only=True)
 
-    out += ["", "## Every metric", "",
-            "The tables above keep the metrics that have a published figure. Each chapter's results file "
-            "holds more (baselines, other metrics, timings); all its scalar metrics are here, folded.", ""]
+    out += [
+        "",
+        "## Every metric",
+        "",
+        "The tables above keep the metrics that have a published figure. Each chapter's results file "
+        "holds more (baselines, other metrics, timings); all its scalar metrics are here, folded.",
+        "",
+    ]
     for chapter in chapters:
-        parts = [(label, recs[chapter]) for label, recs in (("full profile", full), (f"this build ({profile})", current))
-                 if recs.get(chapter)]
+        parts = [
+            (label, recs[chapter])
+            for label, recs in (("full profile", full), (f"this build ({profile})", current))
+            if recs.get(chapter)
+        ]
         if not parts:
             continue
         title = _cell(titles.get(chapter, chapter)).replace("`", "'")

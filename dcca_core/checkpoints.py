@@ -22,17 +22,26 @@ import logging
 import os
 import tempfile
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
 
 from .paths import writable_dir
 
-__all__ = ["config_hash", "array_fingerprint", "code_fingerprint", "Checkpointer", "checkpoints_dir",
-           "CheckpointError", "CheckpointCorruptError", "REUSE_ACROSS_CODE_ENV"]
+__all__ = [
+    "config_hash",
+    "array_fingerprint",
+    "code_fingerprint",
+    "Checkpointer",
+    "checkpoints_dir",
+    "CheckpointError",
+    "CheckpointCorruptError",
+    "REUSE_ACROSS_CODE_ENV",
+]
 
 MAGIC = b"DCCA-CHECKPOINT 2\n"
 REUSE_ACROSS_CODE_ENV = "DCCA_REUSE_CHECKPOINTS_ACROSS_CODE"
@@ -110,8 +119,9 @@ def _reuse_across_code() -> bool:
 
 
 def _header_digest(header: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps({k: v for k, v in header.items() if k != "header_sha256"},
-                                     sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps({k: v for k, v in header.items() if k != "header_sha256"}, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 class Checkpointer:
@@ -123,9 +133,15 @@ class Checkpointer:
     with a logged warning — for edits known to be cosmetic.
     """
 
-    def __init__(self, name: str, config: dict[str, Any], root: str | Path | None = None, *,
-                 code: Iterable[ModuleType | str] = ("dcca_core.training.loop",),
-                 reuse_across_code: bool | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: dict[str, Any],
+        root: str | Path | None = None,
+        *,
+        code: Iterable[ModuleType | str] = ("dcca_core.training.loop",),
+        reuse_across_code: bool | None = None,
+    ) -> None:
         if not name or "/" in name:
             raise ValueError(f"checkpoint name must be a plain word, got {name!r}")
         self.name = name
@@ -138,7 +154,7 @@ class Checkpointer:
         self.reuse_across_code = _reuse_across_code() if reuse_across_code is None else bool(reuse_across_code)
         self.loaded_from: Path | None = None  # the file the last load() read (another one when reused)
 
-    def sibling(self, suffix: str) -> "Checkpointer":
+    def sibling(self, suffix: str) -> Checkpointer:
         """A checkpoint of the same config and code under `<name>-<suffix>` (e.g. a snapshot)."""
         other = Checkpointer.__new__(Checkpointer)
         other.__dict__.update(self.__dict__)
@@ -161,10 +177,16 @@ class Checkpointer:
         buffer = io.BytesIO()
         torch.save(state, buffer)
         body = buffer.getvalue()
-        header = {"name": self.name, "config": self.config, "code": self.code, "config_sha256": self.config_digest,
-                  "body_sha256": hashlib.sha256(body).hexdigest(), "body_bytes": len(body),
-                  "torch": torch.__version__,
-                  "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        header = {
+            "name": self.name,
+            "config": self.config,
+            "code": self.code,
+            "config_sha256": self.config_digest,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "body_bytes": len(body),
+            "torch": torch.__version__,
+            "written": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
         header["header_sha256"] = _header_digest(header)
         tmp: str | None = None
         try:
@@ -181,9 +203,12 @@ class Checkpointer:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise OSError(exc.errno, f"no space left while saving {self.path} ({len(body):,} bytes); "
-                                         f"the previous checkpoint is unchanged. Free space or point "
-                                         f"DCCA_CHECKPOINT_DIR at a larger disk, then run again") from None
+                raise OSError(
+                    exc.errno,
+                    f"no space left while saving {self.path} ({len(body):,} bytes); "
+                    f"the previous checkpoint is unchanged. Free space or point "
+                    f"DCCA_CHECKPOINT_DIR at a larger disk, then run again",
+                ) from None
             raise
         except BaseException:
             if tmp is not None:
@@ -203,21 +228,34 @@ class Checkpointer:
                 return None
             path = other
         header, body = self._read_verified(path)
-        if header.get("config_sha256") != self.config_digest or config_hash(header.get("config", {})) != self.config_digest:
-            raise CheckpointError(f"checkpoint {path} was written for another config than the one asked "
-                                  f"for; it is left in place. Move it away to train this config again")
+        if (
+            header.get("config_sha256") != self.config_digest
+            or config_hash(header.get("config", {})) != self.config_digest
+        ):
+            raise CheckpointError(
+                f"checkpoint {path} was written for another config than the one asked "
+                f"for; it is left in place. Move it away to train this config again"
+            )
         if path != self.path:
-            changed = sorted(k for k in set(self.code) | set(header.get("code", {}))
-                             if self.code.get(k) != header.get("code", {}).get(k))
-            log.warning("reusing checkpoint %s, written by other code (changed: %s) because %s is set",
-                        path, ", ".join(changed) or "none", REUSE_ACROSS_CODE_ENV)
+            changed = sorted(
+                k
+                for k in set(self.code) | set(header.get("code", {}))
+                if self.code.get(k) != header.get("code", {}).get(k)
+            )
+            log.warning(
+                "reusing checkpoint %s, written by other code (changed: %s) because %s is set",
+                path,
+                ", ".join(changed) or "none",
+                REUSE_ACROSS_CODE_ENV,
+            )
         try:
             state = torch.load(io.BytesIO(body), map_location="cpu", weights_only=False)
         except Exception as exc:  # noqa: BLE001 - torch raises several types for a body it cannot read
             raise CheckpointError(
                 f"checkpoint {path} passed its digest check but torch {torch.__version__} cannot read it "
                 f"({type(exc).__name__}: {exc}); it was written by torch {header.get('torch', '?')}. The file "
-                f"is left in place: read it with that torch version, or move it away to train again") from None
+                f"is left in place: read it with that torch version, or move it away to train again"
+            ) from None
         self.loaded_from = path
         return state
 
@@ -235,13 +273,13 @@ class Checkpointer:
         else:
             line_end = raw.find(b"\n", len(MAGIC))
             try:
-                header = json.loads(raw[len(MAGIC):line_end])
+                header = json.loads(raw[len(MAGIC) : line_end])
                 if not isinstance(header, dict):
                     raise ValueError("header is not an object")
             except (ValueError, UnicodeDecodeError):
                 problem = "its header is damaged"
             else:
-                body = raw[line_end + 1:]
+                body = raw[line_end + 1 :]
                 if header.get("header_sha256") != _header_digest(header):
                     problem = "its header fails its sha256 check"
                 elif header.get("body_bytes") != len(body):
@@ -252,7 +290,8 @@ class Checkpointer:
             aside = self._move_aside(path)
             raise CheckpointCorruptError(
                 f"checkpoint {path} is corrupt: {problem}. It was moved aside to {aside} (kept, not deleted); "
-                f"the next run trains this model again")
+                f"the next run trains this model again"
+            )
         return header, body
 
     def _move_aside(self, path: Path) -> Path:
@@ -276,8 +315,11 @@ class Checkpointer:
                     header = json.loads(fh.readline())
             except (OSError, ValueError):
                 continue
-            if (isinstance(header, dict) and header.get("config_sha256") == self.config_digest
-                    and header.get("name") == self.name):
+            if (
+                isinstance(header, dict)
+                and header.get("config_sha256") == self.config_digest
+                and header.get("name") == self.name
+            ):
                 mtime = candidate.stat().st_mtime
                 if best is None or mtime > best[0]:
                     best = (mtime, candidate)

@@ -51,7 +51,7 @@ class ChannelScaler:
     def __init__(self, eps: float = 1e-12) -> None:
         self.eps = eps
 
-    def fit(self, X: Any) -> "ChannelScaler":
+    def fit(self, X: Any) -> ChannelScaler:
         arr = _as_series(X)
         self.mean_ = arr.mean(axis=0)
         std = arr.std(axis=0)
@@ -125,8 +125,10 @@ def windows_to_points(values: Any, n_points: int, length: int, stride: int = 1) 
     vals = np.asarray(values, dtype=np.float64)
     ends = window_ends(n_points, length, stride)
     if vals.ndim != 1 or len(vals) != len(ends):
-        raise ValueError(f"expected {len(ends)} window values for {n_points} points "
-                         f"(length={length}, stride={stride}), got shape {vals.shape}")
+        raise ValueError(
+            f"expected {len(ends)} window values for {n_points} points "
+            f"(length={length}, stride={stride}), got shape {vals.shape}"
+        )
     out = np.full(n_points, np.nan)
     if len(ends) == 0:
         return out

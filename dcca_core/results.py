@@ -31,8 +31,13 @@ def results_dir() -> Path:
 def _git_commit(root: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if out.returncode != 0:
@@ -76,9 +81,19 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return path
 
 
-def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any], *, seed: int,
-                  profile: str, device: str, wall_time_s: float, published: dict[str, Any] | None = None,
-                  extra: dict[str, Any] | None = None, out_dir: str | Path | None = None) -> Path:
+def write_results(
+    chapter: str,
+    metrics: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    seed: int,
+    profile: str,
+    device: str,
+    wall_time_s: float,
+    published: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    out_dir: str | Path | None = None,
+) -> Path:
     """Write `<out_dir>/<chapter>.json` atomically and return its path.
 
     `metrics` are our numbers; `published` maps the same metric names to
@@ -95,7 +110,7 @@ def write_results(chapter: str, metrics: dict[str, Any], params: dict[str, Any],
         "seed": int(seed),
         "device": str(device),
         "wall_time_s": round(float(wall_time_s), 3),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "git_commit": _git_commit(root) if root is not None else "not a checkout",
         "versions": library_versions(),
         "machine": machine_info(),
@@ -123,13 +138,21 @@ def read_results(path: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None
     if not isinstance(record, dict):
-        raise ValueError(f"results file {path} holds a JSON {type(record).__name__}, not a results record; "
-                         f"re-run the chapter")
-    wrong = [f"{name} (expected {kind.__name__}, got {type(record.get(name)).__name__})"
-             for name, kind in _RECORD_FIELDS.items() if not isinstance(record.get(name), kind)]
-    wrong += [f"{name} (expected {kind.__name__}, got {type(record[name]).__name__})"
-              for name, kind in _OPTIONAL_FIELDS.items() if name in record and not isinstance(record[name], kind)]
+        raise ValueError(
+            f"results file {path} holds a JSON {type(record).__name__}, not a results record; re-run the chapter"
+        )
+    wrong = [
+        f"{name} (expected {kind.__name__}, got {type(record.get(name)).__name__})"
+        for name, kind in _RECORD_FIELDS.items()
+        if not isinstance(record.get(name), kind)
+    ]
+    wrong += [
+        f"{name} (expected {kind.__name__}, got {type(record[name]).__name__})"
+        for name, kind in _OPTIONAL_FIELDS.items()
+        if name in record and not isinstance(record[name], kind)
+    ]
     if wrong:
-        raise ValueError(f"results file {path} is not a complete results record: {', '.join(wrong)}; "
-                         f"re-run the chapter")
+        raise ValueError(
+            f"results file {path} is not a complete results record: {', '.join(wrong)}; re-run the chapter"
+        )
     return record

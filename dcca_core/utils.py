@@ -10,14 +10,26 @@ import os
 import platform
 import random
 import time
+from collections.abc import Iterator
 from importlib import metadata
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "accumulator_device", "as_tensor", "check_2d", "Timer", "keep_torch_threads",
-           "progress_bar", "PROGRESS_LOG_ENV", "library_versions", "machine_info"]
+__all__ = [
+    "set_seed",
+    "get_device",
+    "accumulator_device",
+    "as_tensor",
+    "check_2d",
+    "Timer",
+    "keep_torch_threads",
+    "progress_bar",
+    "PROGRESS_LOG_ENV",
+    "library_versions",
+    "machine_info",
+]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -99,7 +111,7 @@ def check_2d(X: Any, name: str = "X", *, finite: bool = True) -> torch.Tensor:
 class Timer:
     """Wall-clock timer: `with Timer() as t: ...; t.seconds`."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._start = time.perf_counter()
         self.seconds = 0.0
         return self
@@ -141,8 +153,16 @@ class _LineLog:
         pass
 
 
-def progress_bar(iterable: Any = None, *, desc: str = "", total: int | None = None, enabled: bool = True,
-                 leave: bool = False, initial: int = 0, mininterval: float = 0.1) -> Any:
+def progress_bar(
+    iterable: Any = None,
+    *,
+    desc: str = "",
+    total: int | None = None,
+    enabled: bool = True,
+    leave: bool = False,
+    initial: int = 0,
+    mininterval: float = 0.1,
+) -> Any:
     """A tqdm progress bar. Under the book runner (`$DCCA_PROGRESS_LOG` set) it goes to that log file,
     one line per update at most every 30 s, so a long run can be followed with `tail -f`; otherwise
     to the terminal or notebook, unless `enabled` is False or `$TQDM_DISABLE` is set."""
@@ -152,15 +172,36 @@ def progress_bar(iterable: Any = None, *, desc: str = "", total: int | None = No
     if log_path:
         from tqdm import tqdm as text_tqdm
 
-        return text_tqdm(iterable, desc=desc, total=total, initial=initial, disable=not enabled, leave=True,
-                         file=_LineLog(log_path), mininterval=30.0, ascii=True, ncols=100)
+        return text_tqdm(
+            iterable,
+            desc=desc,
+            total=total,
+            initial=initial,
+            disable=not enabled,
+            leave=True,
+            file=_LineLog(log_path),
+            mininterval=30.0,
+            ascii=True,
+            ncols=100,
+        )
     disabled = not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
-    return tqdm(iterable, desc=desc, total=total, initial=initial, disable=disabled, leave=leave,
-                mininterval=mininterval)
+    return tqdm(
+        iterable, desc=desc, total=total, initial=initial, disable=disabled, leave=leave, mininterval=mininterval
+    )
 
 
-_VERSIONED = ("python", "dcca_core", "torch", "numpy", "scipy", "scikit-learn", "pandas",
-              "matplotlib", "umap-learn", "papermill")
+_VERSIONED = (
+    "python",
+    "dcca_core",
+    "torch",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+    "umap-learn",
+    "papermill",
+)
 
 
 def library_versions() -> dict[str, str]:

@@ -19,17 +19,28 @@ import argparse
 import time
 
 from dcca_core.cluster import KMeans
-from dcca_core.training.dec import DECClusterer, DECConfig
-from dcca_core.training.sdae import SDAEConfig, extend_finetuning, pretrain_sdae
 from dcca_core.experiments import dec_mnist as ch2
 from dcca_core.training import encode
+from dcca_core.training.dec import DECClusterer, DECConfig
+from dcca_core.training.sdae import SDAEConfig, extend_finetuning, pretrain_sdae
 
-RECIPES = {"sdae": dict(layerwise_epochs=5, finetune_corruption=0.2),
-           "plain": dict(layerwise_epochs=0, finetune_corruption=0.0)}
-FULL_DEC = DECConfig(update_interval=140, tol=0.001, max_iter=4200, batch_size=256, lr=0.01, optimizer="sgd",
-                     kmeans_n_init=20)
-FULL_IDEC = DECConfig(gamma=0.1, update_interval=140, tol=0.001, max_iter=4200, batch_size=256, lr=0.001,
-                      optimizer="adam", kmeans_n_init=20)
+RECIPES = {
+    "sdae": dict(layerwise_epochs=5, finetune_corruption=0.2),
+    "plain": dict(layerwise_epochs=0, finetune_corruption=0.0),
+}
+FULL_DEC = DECConfig(
+    update_interval=140, tol=0.001, max_iter=4200, batch_size=256, lr=0.01, optimizer="sgd", kmeans_n_init=20
+)
+FULL_IDEC = DECConfig(
+    gamma=0.1,
+    update_interval=140,
+    tol=0.001,
+    max_iter=4200,
+    batch_size=256,
+    lr=0.001,
+    optimizer="adam",
+    kmeans_n_init=20,
+)
 
 
 def _epochs(text: str) -> list[int]:
@@ -60,8 +71,11 @@ def main() -> None:
         pretrain = pretrain_sdae(X, config, seed=args.seed, name=name, progress=False)
         Z = encode(pretrain.model, X)
         labels = KMeans(10, n_init=20, random_state=args.seed).fit(Z).labels_
-        print(f"{args.recipe} autoencoder, {stop} fine-tuning epochs (+{time.perf_counter() - t:.0f} s, "
-              f"loss {pretrain.finetune_history.epoch_loss[-1]:.4f}): AE+KMeans {ch2.evaluate(y, labels)}", flush=True)
+        print(
+            f"{args.recipe} autoencoder, {stop} fine-tuning epochs (+{time.perf_counter() - t:.0f} s, "
+            f"loss {pretrain.finetune_history.epoch_loss[-1]:.4f}): AE+KMeans {ch2.evaluate(y, labels)}",
+            flush=True,
+        )
         if stop in args.umap_at:
             labels, _ = ch2.umap_gmm(Z, 10, seed=args.seed)
             print(f"  AE+UMAP+GMM: {ch2.evaluate(y, labels)}", flush=True)
@@ -70,11 +84,19 @@ def main() -> None:
         return
     for kind, dec_config in (("dec", FULL_DEC), ("idec", FULL_IDEC)):
         t = time.perf_counter()
-        model = DECClusterer(pretrain.model, dec_config, random_state=args.seed, progress=False,
-                             checkpoint=ch2.clusterer_checkpoint(kind, args.dataset, pretrain, dec_config, args.seed))
+        model = DECClusterer(
+            pretrain.model,
+            dec_config,
+            random_state=args.seed,
+            progress=False,
+            checkpoint=ch2.clusterer_checkpoint(kind, args.dataset, pretrain, dec_config, args.seed),
+        )
         model.fit(X, y)
-        print(f"{kind.upper()} ({time.perf_counter() - t:.0f} s, {model.history_.n_iter} iterations, "
-              f"converged: {model.history_.converged}): {ch2.evaluate(y, model.labels_)}", flush=True)
+        print(
+            f"{kind.upper()} ({time.perf_counter() - t:.0f} s, {model.history_.n_iter} iterations, "
+            f"converged: {model.history_.converged}): {ch2.evaluate(y, model.labels_)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,12 @@ def main() -> None:
     parser.add_argument("--norm", choices=["none", "l2", "batch", "layer"], default="l2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="default: the paper's (conv 200, dense 100)")
-    parser.add_argument("--eval-epochs", type=_epochs, default=None,
-                        help="comma-separated epochs to cluster after (default: the snapshot epochs up to --epochs)")
+    parser.add_argument(
+        "--eval-epochs",
+        type=_epochs,
+        default=None,
+        help="comma-separated epochs to cluster after (default: the snapshot epochs up to --epochs)",
+    )
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--n-init", type=int, default=20)
@@ -70,27 +74,59 @@ def main() -> None:
 
     x, y = load_mnist("all")
     X = ch3.scale_images(x)
-    cfg = ch3.AEConfig(arch=args.arch, bottleneck_norm=None if args.norm == "none" else args.norm, epochs=epochs,
-                       batch_size=args.batch_size, lr=1e-3, seed=args.seed, precision=args.precision)
-    print(f"{cfg.label}, seed {cfg.seed}, {cfg.precision}: {epochs} epochs on {len(X):,} images, "
-          f"k-means after epochs {evals}; torch threads {torch.get_num_threads()}", flush=True)
+    cfg = ch3.AEConfig(
+        arch=args.arch,
+        bottleneck_norm=None if args.norm == "none" else args.norm,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        lr=1e-3,
+        seed=args.seed,
+        precision=args.precision,
+    )
+    print(
+        f"{cfg.label}, seed {cfg.seed}, {cfg.precision}: {epochs} epochs on {len(X):,} images, "
+        f"k-means after epochs {evals}; torch threads {torch.get_num_threads()}",
+        flush=True,
+    )
     started = time.perf_counter()
     curve = ch3.training_length_curve(X, y, cfg, evals, n_init=args.n_init, device=args.device)
     wall = time.perf_counter() - started
-    rows = [{"model": cfg.label, "seed": cfg.seed, "precision": cfg.precision, "epoch": int(r.epoch),
-             "loss": float(r.loss), "acc": float(r.acc), "nmi": float(r.nmi), "train_seconds": float(r.seconds)}
-            for r in curve.itertuples()]
-    meta = {"model": cfg.label, "seed": cfg.seed, "precision": cfg.precision, "epochs": epochs,
-            "batch_size": cfg.batch_size, "n_init": args.n_init, "wall_seconds": round(wall, 1),
-            "reused": bool(curve["reused"].all()), "python": platform.python_version(),
-            "versions": library_versions(), "machine": machine_info(),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    atomic_write_text(args.out, json.dumps(_merge(args.out, rows, (cfg.label, cfg.seed, cfg.precision), meta),
-                                           indent=1) + "\n")
+    rows = [
+        {
+            "model": cfg.label,
+            "seed": cfg.seed,
+            "precision": cfg.precision,
+            "epoch": int(r.epoch),
+            "loss": float(r.loss),
+            "acc": float(r.acc),
+            "nmi": float(r.nmi),
+            "train_seconds": float(r.seconds),
+        }
+        for r in curve.itertuples()
+    ]
+    meta = {
+        "model": cfg.label,
+        "seed": cfg.seed,
+        "precision": cfg.precision,
+        "epochs": epochs,
+        "batch_size": cfg.batch_size,
+        "n_init": args.n_init,
+        "wall_seconds": round(wall, 1),
+        "reused": bool(curve["reused"].all()),
+        "python": platform.python_version(),
+        "versions": library_versions(),
+        "machine": machine_info(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    atomic_write_text(
+        args.out, json.dumps(_merge(args.out, rows, (cfg.label, cfg.seed, cfg.precision), meta), indent=1) + "\n"
+    )
     print(curve.to_string(index=False))
     per_epoch = rows[-1]["train_seconds"] / epochs
-    print(f"training {rows[-1]['train_seconds'] / 60:.1f} min ({per_epoch:.1f} s per epoch); wall {wall / 60:.1f} min; "
-          f"rows in {args.out}")
+    print(
+        f"training {rows[-1]['train_seconds'] / 60:.1f} min ({per_epoch:.1f} s per epoch); wall {wall / 60:.1f} min; "
+        f"rows in {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ book checks (tests/book_checks/) ask for it first. The book checks share one HTM
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,33 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # the executor gives notebook kernels the inline backend
+
+# A test needs the real data sets when it, or a fixture it uses, calls one of the loaders; chapter
+# runs and the book checks need them too. Such tests get the `data` mark, so `make test-fast`
+# (`-m "not slow and not data"`) runs only the tests that make their own small data.
+_LOADS_DATA = re.compile(r"\bload_(mnist|fashion_mnist|cifar10|skab|tep|images)\(")
+
+
+def _needs_data(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow"):
+        return True
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else []:
+        functions += [d.func for d in defs]
+    for fn in functions:
+        try:
+            if fn is not None and _LOADS_DATA.search(inspect.getsource(fn)):
+                return True
+        except (OSError, TypeError):
+            continue
+    return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_data(item):
+            item.add_marker(pytest.mark.data)
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +103,11 @@ def run_chapter(book_layout, _chapter_outcomes):
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @dataclass
@@ -111,6 +143,7 @@ def built_book(book_layout, _chapter_outcomes) -> BuiltBook:
 
 # --- a tiny book in a temporary folder, to test the machinery without the real chapters ---------
 
+
 def tiny_notebook(name: str, *, plot: bool = False):
     """A chapter-shaped notebook: a title, one `parameters` cell, a cell that fails and one that sleeps
     on request, an optional figure and HTML table, and a last cell that writes results/<name>.json."""
@@ -120,20 +153,31 @@ def tiny_notebook(name: str, *, plot: bool = False):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell('profile = "smoke"\nseed = 0\nn = 3\nfail = False\nsleep = 0')
     params.metadata["tags"] = ["parameters"]
-    cells = [nbformat.v4.new_markdown_cell(f"# Tiny chapter {name}\n\nA page to test the machinery."), params,
-             nbformat.v4.new_code_cell("import json, os, pathlib\nvalues = list(range(n))"),
-             nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('tiny chapter was told to fail')"),
-             nbformat.v4.new_code_cell("import time\ntime.sleep(sleep)")]
+    cells = [
+        nbformat.v4.new_markdown_cell(f"# Tiny chapter {name}\n\nA page to test the machinery."),
+        params,
+        nbformat.v4.new_code_cell("import json, os, pathlib\nvalues = list(range(n))"),
+        nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('tiny chapter was told to fail')"),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(sleep)"),
+    ]
     if plot:
-        cells += [nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
-                                            "ax.plot(values)\nplt.show()"),
-                  nbformat.v4.new_code_cell("from IPython.display import HTML\nHTML('<table><tr><th>acc</th></tr>"
-                                            "<tr><td>%.2f</td></tr></table>' % (0.5 + n / 100))")]
-    cells.append(nbformat.v4.new_code_cell(
-        "out = pathlib.Path(os.environ['DCCA_RESULTS_DIR'])\nout.mkdir(parents=True, exist_ok=True)\n"
-        f"record = {{'chapter': {name!r}, 'profile': profile, 'seed': seed, 'device': 'cpu', 'wall_time_s': 0.1,\n"
-        "          'metrics': {'acc': 0.5 + n / 100}, 'published': {'acc': {'value': 0.8, 'source': 'Tiny 2020'}}}\n"
-        f"_ = (out / '{name}.json').write_text(json.dumps(record))"))
+        cells += [
+            nbformat.v4.new_code_cell(
+                "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\nax.plot(values)\nplt.show()"
+            ),
+            nbformat.v4.new_code_cell(
+                "from IPython.display import HTML\nHTML('<table><tr><th>acc</th></tr>"
+                "<tr><td>%.2f</td></tr></table>' % (0.5 + n / 100))"
+            ),
+        ]
+    cells.append(
+        nbformat.v4.new_code_cell(
+            "out = pathlib.Path(os.environ['DCCA_RESULTS_DIR'])\nout.mkdir(parents=True, exist_ok=True)\n"
+            f"record = {{'chapter': {name!r}, 'profile': profile, 'seed': seed, 'device': 'cpu', 'wall_time_s': 0.1,\n"
+            "          'metrics': {'acc': 0.5 + n / 100}, 'published': {'acc': {'value': 0.8, 'source': 'Tiny 2020'}}}\n"
+            f"_ = (out / '{name}.json').write_text(json.dumps(record))"
+        )
+    )
     nb.cells = cells
     return nb
 
@@ -160,8 +204,14 @@ def tiny_book(tmp_path):
         toc = ["format: jb-book", "root: index", "chapters:"] + [f"  - file: {c}" for c in (*chapters, *toc_extra)]
         (root / "_toc.yml").write_text("\n".join(toc) + "\n")
         (root / "_config.yml").write_text((REPO / "_config.yml").read_text())
-        return BookLayout(root=root, book_dir=root / "book", build_dir=root / "_build",
-                          results_dir=root / "results", config_file=root / "_config.yml",
-                          toc_file=root / "_toc.yml", hashed_sources=(root / "lib", root / "requirements.txt"))
+        return BookLayout(
+            root=root,
+            book_dir=root / "book",
+            build_dir=root / "_build",
+            results_dir=root / "results",
+            config_file=root / "_config.yml",
+            toc_file=root / "_toc.yml",
+            hashed_sources=(root / "lib", root / "requirements.txt"),
+        )
 
     return _make

@@ -2,17 +2,25 @@ import numpy as np
 import pytest
 import torch
 
-from dcca_core.anomaly.scores import (cluster_anomaly_score, cluster_score, reconstruction_error_score,
-                                      reconstruction_errors)
+from dcca_core.anomaly.scores import (
+    cluster_anomaly_score,
+    cluster_score,
+    reconstruction_error_score,
+    reconstruction_errors,
+)
 from dcca_core.metrics import roc_auc
 
 
 def test_cluster_score_hand_worked_example():
     # centres point along +x and +y; their lengths must not matter
     centers = np.array([[2.0, 0.0], [0.0, 5.0]])
-    codes = np.array([[3.0, 4.0],    # unit (0.6, 0.8): cosines 0.6, 0.8 → 0.8
-                      [1.0, 0.0],    # on the x centre → 1
-                      [-1.0, -1.0]])  # cosines -1/√2 with both → -0.7071
+    codes = np.array(
+        [
+            [3.0, 4.0],  # unit (0.6, 0.8): cosines 0.6, 0.8 → 0.8
+            [1.0, 0.0],  # on the x centre → 1
+            [-1.0, -1.0],
+        ]
+    )  # cosines -1/√2 with both → -0.7071
     v = cluster_score(codes, centers)
     assert np.allclose(v, [0.8, 1.0, -1 / np.sqrt(2)])
     assert np.allclose(cluster_anomaly_score(codes, centers), -v)
@@ -57,11 +65,11 @@ class _Doubler(torch.nn.Module):
 
 def test_reconstruction_errors_of_a_model_match_the_formula():
     x = np.random.default_rng(0).normal(size=(5, 3, 3)).astype(np.float32)
-    expected = (x ** 2).reshape(5, -1).mean(axis=1)  # (2x - x)² = x²
+    expected = (x**2).reshape(5, -1).mean(axis=1)  # (2x - x)² = x²
     assert np.allclose(reconstruction_errors(_Doubler(), x, batch_size=2, device="cpu"), expected, atol=1e-6)
 
 
 def test_reconstruction_errors_can_return_the_codes_of_the_same_pass():
     x = np.arange(12, dtype=np.float32).reshape(4, 3)
     err, codes = reconstruction_errors(_Doubler(), x, batch_size=3, device="cpu", return_codes=True)
-    assert np.allclose(err, (x ** 2).mean(axis=1)) and np.array_equal(codes, x)
+    assert np.allclose(err, (x**2).mean(axis=1)) and np.array_equal(codes, x)

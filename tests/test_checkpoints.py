@@ -11,8 +11,14 @@ import torch
 from torch import nn
 
 from dcca_core import checkpoints as ck
-from dcca_core.checkpoints import (CheckpointCorruptError, CheckpointError, Checkpointer, array_fingerprint,
-                                   code_fingerprint, config_hash)
+from dcca_core.checkpoints import (
+    CheckpointCorruptError,
+    Checkpointer,
+    CheckpointError,
+    array_fingerprint,
+    code_fingerprint,
+    config_hash,
+)
 from dcca_core.training import fit_autoencoder
 
 
@@ -112,14 +118,16 @@ def training_module(tmp_path, monkeypatch):
     path = folder / "tiny_training_code.py"
 
     def write(loss_line: str, comment: str = "") -> None:
-        path.write_text(textwrap.dedent(f"""
+        path.write_text(
+            textwrap.dedent(f"""
             import torch
             {comment}
             def loss(model, xb):
                 x_hat = model(xb)
                 value = {loss_line}
                 return value, {{}}
-            """))
+            """)
+        )
 
     write("torch.nn.functional.mse_loss(x_hat, xb)")
     yield write

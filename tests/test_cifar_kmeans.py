@@ -98,8 +98,9 @@ def test_train_sparse_ae_is_checkpointed_and_reused(cifar_slice, tmp_path, monke
     assert again.from_checkpoint and again.history.epoch_loss == first.history.epoch_loss
     recon = ck.reconstruct(again.model, X, device="cpu")
     assert recon.shape == X.shape and 0 <= recon.min() and recon.max() <= 1
-    other = ck.train_sparse_ae(cifar_slice[0][64:128] / 255.0, epochs=1, batch_size=32, seed=0, device="cpu",
-                               progress=False)  # other images of the same shape: trained, not reused
+    other = ck.train_sparse_ae(
+        cifar_slice[0][64:128] / 255.0, epochs=1, batch_size=32, seed=0, device="cpu", progress=False
+    )  # other images of the same shape: trained, not reused
     assert not other.from_checkpoint and len(list(tmp_path.glob("sparse_conv_ae-*.pt"))) == 2
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         ck.train_sparse_ae(X * 255.0, epochs=1, device="cpu", use_checkpoint=False, progress=False)

@@ -61,12 +61,15 @@ def test_auc_and_curve_match_sklearn_on_real_process_data():
     np.testing.assert_allclose(thr[1:], ref_thr[1:])
 
 
-@pytest.mark.parametrize("y, s, message", [
-    ([1, 1, 1], [0.1, 0.2, 0.3], "only one class"),
-    ([0, 1, 2], [0.1, 0.2, 0.3], "0/1"),
-    ([0, 1], [0.1, 0.2, 0.3], "entries but score has 3"),
-    ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
-])
+@pytest.mark.parametrize(
+    "y, s, message",
+    [
+        ([1, 1, 1], [0.1, 0.2, 0.3], "only one class"),
+        ([0, 1, 2], [0.1, 0.2, 0.3], "0/1"),
+        ([0, 1], [0.1, 0.2, 0.3], "entries but score has 3"),
+        ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
+    ],
+)
 def test_auc_bad_input(y, s, message):
     with pytest.raises(ValueError, match=message):
         roc_auc(y, s)

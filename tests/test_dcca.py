@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from dcca_core.models.dcca import (DCCA, Conv1dAutoencoder, DCCAConfig, clustering_loss, joint_loss,
-                                   kernel_gradient_mask, masked_joint_step, rank_kernels, ranks_from_scores)
+from dcca_core.models.dcca import (
+    DCCA,
+    Conv1dAutoencoder,
+    DCCAConfig,
+    clustering_loss,
+    joint_loss,
+    kernel_gradient_mask,
+    masked_joint_step,
+    rank_kernels,
+    ranks_from_scores,
+)
 from dcca_core.training import encode
 
 
@@ -30,9 +39,9 @@ def test_shapes_for_several_window_lengths(channels, window):
     x_hat, z = model(x)
     assert x_hat.shape == x.shape and z.shape == (3, 6)
     maps = model.features(x)
-    assert maps.shape == (3, 16, model.lengths[3])          # 4F kernels in the last layer
-    assert model.lengths[1] == (window - 1) // 2 + 1          # stride 2
-    assert model.lengths[3] == model.lengths[2]               # stride 1
+    assert maps.shape == (3, 16, model.lengths[3])  # 4F kernels in the last layer
+    assert model.lengths[1] == (window - 1) // 2 + 1  # stride 2
+    assert model.lengths[3] == model.lengths[2]  # stride 1
     assert model.decode(z).shape == x.shape
 
 
@@ -46,9 +55,9 @@ def test_model_rejects_bad_shapes():
 
 
 def test_joint_loss_equals_the_hand_computed_mix():
-    x = torch.tensor([[[1.0, 2.0]]])                 # (1, 1, 2)
-    x_hat = torch.tensor([[[0.0, 4.0]]])             # squared errors 1, 4 → L_rec = 2.5
-    z = torch.tensor([[1.0, 1.0], [4.0, 0.0]])       # nearest centres: (0, 0) and (5, 0)
+    x = torch.tensor([[[1.0, 2.0]]])  # (1, 1, 2)
+    x_hat = torch.tensor([[[0.0, 4.0]]])  # squared errors 1, 4 → L_rec = 2.5
+    z = torch.tensor([[1.0, 1.0], [4.0, 0.0]])  # nearest centres: (0, 0) and (5, 0)
     centers = torch.tensor([[0.0, 0.0], [5.0, 0.0]])
     # L_clu = mean over elements of (z - c)²: (1 + 1 + 1 + 0) / 4 = 0.75
     assert float(clustering_loss(z, centers)) == pytest.approx(0.75)
@@ -62,15 +71,21 @@ def test_joint_loss_equals_the_hand_computed_mix():
 
 def _model_and_batch(seed=0):
     torch.manual_seed(seed)
-    model = Conv1dAutoencoder(3, 16, n_filters=2, kernel_size=3, latent_dim=4)   # 8 kernels in the last layer
+    model = Conv1dAutoencoder(3, 16, n_filters=2, kernel_size=3, latent_dim=4)  # 8 kernels in the last layer
     x = torch.randn(10, 3, 16)
     centers = torch.randn(2, 4)
     return model, x, centers
 
 
 def _grads(model, loss):
-    return {n: g for (n, _), g in zip(model.named_parameters(),
-                                      torch.autograd.grad(loss, list(model.parameters()), allow_unused=True))}
+    return {
+        n: g
+        for (n, _), g in zip(
+            model.named_parameters(),
+            torch.autograd.grad(loss, list(model.parameters()), allow_unused=True),
+            strict=False,
+        )
+    }
 
 
 def test_gradient_masking_keeps_the_clustering_loss_off_reconstruction_kernels():
@@ -84,16 +99,16 @@ def test_gradient_masking_keeps_the_clustering_loss_off_reconstruction_kernels()
     _, rec, clu = joint_loss(x, x_hat, z, centers, alpha)
     g_rec = _grads(ref, rec)
     x_hat, z = copy.deepcopy(model)(x)
-    opt = torch.optim.SGD(model.parameters(), lr=0.0)     # lr 0: the step leaves .grad for inspection
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the step leaves .grad for inspection
     masked_joint_step(model, x, centers, alpha, opt, masks)
     w = model.last_conv.weight.grad
     w_rec = g_rec["encoder_blocks.2.0.weight"]
     # reconstruction kernels: exactly the reconstruction gradient, nothing of the clustering loss
     _close(w[reconstruction], (1 - alpha) * w_rec[reconstruction])
-    _close(model.last_conv.bias.grad[reconstruction],
-                               (1 - alpha) * g_rec["encoder_blocks.2.0.bias"][reconstruction])
-    _close(model.last_norm.weight.grad[reconstruction],
-                               (1 - alpha) * g_rec["encoder_blocks.2.1.weight"][reconstruction])
+    _close(model.last_conv.bias.grad[reconstruction], (1 - alpha) * g_rec["encoder_blocks.2.0.bias"][reconstruction])
+    _close(
+        model.last_norm.weight.grad[reconstruction], (1 - alpha) * g_rec["encoder_blocks.2.1.weight"][reconstruction]
+    )
     # clustering kernels do get the clustering loss on top
     assert not torch.allclose(w[clustering], (1 - alpha) * w_rec[clustering])
     # every other parameter gets the reconstruction gradient only
@@ -144,7 +159,7 @@ def test_regression_no_backward_through_a_stale_graph():
     g_rec = torch.autograd.grad(rec, list(after_first.parameters()), retain_graph=True)
     g_clu = torch.autograd.grad(clu, list(after_first.parameters()), allow_unused=True)
     masked_joint_step(model, x, centers, 0.5, opt, masks)
-    for (name, p), gr, gc in zip(model.named_parameters(), g_rec, g_clu):
+    for (name, p), gr, gc in zip(model.named_parameters(), g_rec, g_clu, strict=False):
         expected = 0.5 * gr + (0.5 * masks[name] * gc if gc is not None else 0.0)
         _close(p.grad, expected)
 
@@ -153,7 +168,7 @@ def test_regression_rank_kernels_returns_ranks_not_argsort():
     rng = np.random.default_rng(0)
     n, length = 60, 5
     groups = np.repeat([0, 1], n // 2)
-    separations = [1.0, 8.0, 2.0, 4.0]          # kernel 1 separates best, then 3, 2, 0
+    separations = [1.0, 8.0, 2.0, 4.0]  # kernel 1 separates best, then 3, 2, 0
     acts = np.stack([rng.normal(0, 0.05, (n, length)) + sep * groups[:, None] for sep in separations], axis=1)
     distances, ranks = rank_kernels(acts, random_state=0, device="cpu")
     np.testing.assert_allclose(distances, np.array(separations) * np.sqrt(length), rtol=0.05)
@@ -166,7 +181,7 @@ def test_regression_rank_kernels_returns_ranks_not_argsort():
 
 def test_ranks_from_scores_hand_example():
     np.testing.assert_array_equal(ranks_from_scores([0.3, 0.9, 0.1, 0.5]), [2, 0, 3, 1])
-    np.testing.assert_array_equal(ranks_from_scores([1.0, 1.0, 2.0]), [1, 2, 0])   # ties keep index order
+    np.testing.assert_array_equal(ranks_from_scores([1.0, 1.0, 2.0]), [1, 2, 0])  # ties keep index order
 
 
 def _two_regimes(rng, n_normal=120, n_anomalous=40, window=16):
@@ -176,8 +191,18 @@ def _two_regimes(rng, n_normal=120, n_anomalous=40, window=16):
     return np.concatenate([normal, anomalous]).astype(np.float32), np.repeat([0, 1], [n_normal, n_anomalous])
 
 
-SMALL = DCCAConfig(n_filters=2, latent_dim=4, kernel_size=3, pretrain_epochs=4, joint_epochs=2, masked_epochs=2,
-                   batch_size=32, lr=3e-3, n_clustering_kernels=3, kmeans_n_init=3)
+SMALL = DCCAConfig(
+    n_filters=2,
+    latent_dim=4,
+    kernel_size=3,
+    pretrain_epochs=4,
+    joint_epochs=2,
+    masked_epochs=2,
+    batch_size=32,
+    lr=3e-3,
+    n_clustering_kernels=3,
+    kmeans_n_init=3,
+)
 
 
 def test_fit_separates_two_regimes_and_names_the_clusters_from_the_reference():
@@ -218,7 +243,7 @@ def test_same_seed_same_numbers_and_checkpoint_reuse(tmp_path, monkeypatch):
     b = DCCA(SMALL, seed=3, device="cpu").fit(X, X_reference=X[:50])
     np.testing.assert_array_equal(a.centers_, b.centers_)
     np.testing.assert_array_equal(a.kernel_ranks_, b.kernel_ranks_)
-    c = DCCA(SMALL, seed=3, device="cpu", checkpoint_name="t").fit(X, X_reference=X[:50])   # loaded, not trained
+    c = DCCA(SMALL, seed=3, device="cpu", checkpoint_name="t").fit(X, X_reference=X[:50])  # loaded, not trained
     np.testing.assert_array_equal(a.centers_, c.centers_)
     np.testing.assert_array_equal(a.predict(X), c.predict(X))
     np.testing.assert_allclose(a.reconstruction_error(X, pretrained=True), c.reconstruction_error(X, pretrained=True))

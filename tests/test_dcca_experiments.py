@@ -5,20 +5,39 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from dcca_core.anomaly.detection_metrics import flag_everything  # noqa: E402
-from dcca_core.data import load_skab, load_tep  # noqa: E402
-from dcca_core.experiments.dcca_sensors import (METHOD_NAMES, METHODS, SCORE_NAMES, SkabResult,  # noqa: E402
-                                                SkabSetup, TepSetup, plot_activation_maps, plot_detection_rates,
-                                                plot_kernel_distances, plot_losses, pointwise_detectors,
-                                                run_skab_experiment, run_tep)
-from dcca_core.models.dcca import DCCAConfig  # noqa: E402
+from dcca_core.anomaly.detection_metrics import flag_everything
+from dcca_core.data import load_skab, load_tep
+from dcca_core.experiments.dcca_sensors import (
+    METHOD_NAMES,
+    METHODS,
+    SCORE_NAMES,
+    SkabResult,
+    SkabSetup,
+    TepSetup,
+    plot_activation_maps,
+    plot_detection_rates,
+    plot_kernel_distances,
+    plot_losses,
+    pointwise_detectors,
+    run_skab_experiment,
+    run_tep,
+)
+from dcca_core.models.dcca import DCCAConfig
 
-TINY = DCCAConfig(n_filters=2, latent_dim=4, kernel_size=3, pretrain_epochs=2, joint_epochs=1, masked_epochs=1,
-                  batch_size=256, kmeans_n_init=2)
+TINY = DCCAConfig(
+    n_filters=2,
+    latent_dim=4,
+    kernel_size=3,
+    pretrain_epochs=2,
+    joint_epochs=1,
+    masked_epochs=1,
+    batch_size=256,
+    kmeans_n_init=2,
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -32,8 +51,16 @@ def skab():
 @pytest.fixture(scope="module")
 def skab_run(skab):
     setup = SkabSetup(window=16, train_stride=2, dcca=TINY)
-    return run_skab_experiment("valve1/1", skab.experiments["valve1/1"], skab.channels, setup, seed=0,
-                               device="cpu", keep_model=True, checkpoint=False)
+    return run_skab_experiment(
+        "valve1/1",
+        skab.experiments["valve1/1"],
+        skab.channels,
+        setup,
+        seed=0,
+        device="cpu",
+        keep_model=True,
+        checkpoint=False,
+    )
 
 
 def test_skab_run_scores_every_test_point_with_every_method(skab, skab_run):
@@ -61,9 +88,9 @@ def test_pointwise_detectors_use_the_training_rows_only(skab):
     ref, test = X[:400], X[400:]
     d1, _ = pointwise_detectors(ref, test, setup)
     changed = test.copy()
-    changed[-50:] += 1e3          # wreck the end of the test part
+    changed[-50:] += 1e3  # wreck the end of the test part
     d2, _ = pointwise_detectors(ref, changed, setup)
-    for m in d1:                 # decisions on the untouched test rows do not move
+    for m in d1:  # decisions on the untouched test rows do not move
         np.testing.assert_array_equal(d1[m][:-50], d2[m][:-50], err_msg=m)
         assert d2[m][-50:].all(), m
 
@@ -76,13 +103,20 @@ def test_skab_tables_and_metrics(skab_run):
     assert table.loc["flag everything", "F1"] == pytest.approx(flag_everything([skab_run.y_test])["f1"])
     kt = result.kernel_table()
     assert list(kt.index) == ["clustering kernels", "all kernels", "reconstruction kernels"]
-    assert kt["accuracy"].between(0.5, 1).all()          # Hungarian accuracy of 2 clusters is ≥ 0.5
+    assert kt["accuracy"].between(0.5, 1).all()  # Hungarian accuracy of 2 clusters is ≥ 0.5
     metrics = result.metrics()
-    assert {"skab_dcca_f1", "skab_dcca_far", "skab_dcca_mar", "skab_pca_t2q_f1", "skab_iforest_f1",
-            "skab_flag_all_f1", "skab_kernels_clustering_acc", "skab_kernels_reconstruction_f1"} <= set(metrics)
+    assert {
+        "skab_dcca_f1",
+        "skab_dcca_far",
+        "skab_dcca_mar",
+        "skab_pca_t2q_f1",
+        "skab_iforest_f1",
+        "skab_flag_all_f1",
+        "skab_kernels_clustering_acc",
+        "skab_kernels_reconstruction_f1",
+    } <= set(metrics)
     assert result.showcase is skab_run
-    assert set(result.roc_inputs()) == {SCORE_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest",
-                                                                 "pca_t2q")}
+    assert set(result.roc_inputs()) == {SCORE_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2q")}
 
 
 def test_figures(skab_run):
@@ -118,8 +152,14 @@ def test_tep_scores_the_chosen_runs_on_the_same_points(tep_result):
     # fault 6 (loss of A feed) is a gross fault: PCA's T² catches nearly all of it
     assert r.detection_rate_table().loc[6, METHOD_NAMES["pca_t2"]] > 0.9
     metrics = r.metrics()
-    assert {"tep_dcca_fdr", "tep_dcca_far", "tep_pca_t2_fdr", "tep_pca_q_far", "tep_ae_recon_fdr_at_far5",
-            "tep_kernels_all_acc"} <= set(metrics)
+    assert {
+        "tep_dcca_fdr",
+        "tep_dcca_far",
+        "tep_pca_t2_fdr",
+        "tep_pca_q_far",
+        "tep_ae_recon_fdr_at_far5",
+        "tep_kernels_all_acc",
+    } <= set(metrics)
     fig = plot_detection_rates(r)
     assert len(fig.axes) == 1
     plt.close("all")
@@ -145,6 +185,6 @@ def test_seed_summaries():
     assert mean.loc["dcca", "F1"] == pytest.approx(0.75) and std.loc["dcca", "F1"] == pytest.approx(0.05)
     assert std.loc["pca", "F1"] == 0.0
     assert mean_pm_std(mean, std).loc["dcca", "F1"] == "0.750 ± 0.050"
-    assert mean_pm_std(mean, std * 0).loc["dcca", "F1"] == pytest.approx(0.75)   # one seed: plain numbers
+    assert mean_pm_std(mean, std * 0).loc["dcca", "F1"] == pytest.approx(0.75)  # one seed: plain numbers
     m = seed_metrics([{"skab_dcca_f1": 0.8, "skab_n_runs": 34}, {"skab_dcca_f1": 0.7, "skab_n_runs": 34}])
     assert m == {"skab_dcca_f1": pytest.approx(0.75), "skab_dcca_f1_std": pytest.approx(0.05), "skab_n_runs": 34}

@@ -20,7 +20,7 @@ def test_soft_assignment_hand_worked_example():
     assert torch.allclose(soft_assignment(z, centers, alpha=1.0), torch.tensor([[2 / 3, 1 / 3]]))
     # α = 2: kernel (1 + d²/2)^(-3/2); d² = 2 → 2^(-3/2), normalised against 1
     z2 = torch.tensor([[1.0, 1.0]])
-    k = 2.0 ** -1.5
+    k = 2.0**-1.5
     expected = torch.tensor([[k, 1.0]]) / (1 + k)
     assert torch.allclose(soft_assignment(z2, torch.tensor([[0.0, 0.0], [1.0, 1.0]]), alpha=2.0), expected)
 

@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from dcca_core.anomaly.detection_metrics import (confusion_counts, detection_rates, false_alarm_rate,
-                                                 flag_everything, skab_scores)
+from dcca_core.anomaly.detection_metrics import (
+    confusion_counts,
+    detection_rates,
+    false_alarm_rate,
+    flag_everything,
+    skab_scores,
+)
 
 
 def test_skab_scores_hand_worked():
@@ -12,9 +17,9 @@ def test_skab_scores_hand_worked():
     p = [0, 1, 1, 0, 1, np.nan]  # the last point has no decision: it is skipped, and counted
     assert confusion_counts(y, p) == {"tp": 2, "fp": 1, "fn": 1, "tn": 1, "n_undecided": 1}
     s = skab_scores(y, p)
-    assert s["f1"] == pytest.approx(2 / 3)       # TP / (TP + (FP + FN) / 2) = 2 / 3
-    assert s["far"] == pytest.approx(50.0)       # FP / (FP + TN) in %
-    assert s["mar"] == pytest.approx(100 / 3)    # FN / (FN + TP) in %
+    assert s["f1"] == pytest.approx(2 / 3)  # TP / (TP + (FP + FN) / 2) = 2 / 3
+    assert s["far"] == pytest.approx(50.0)  # FP / (FP + TN) in %
+    assert s["mar"] == pytest.approx(100 / 3)  # FN / (FN + TP) in %
 
 
 def test_counts_are_summed_over_runs_before_the_ratios():
@@ -24,7 +29,7 @@ def test_counts_are_summed_over_runs_before_the_ratios():
     assert (s["tp"], s["fp"], s["fn"], s["tn"]) == (2, 2, 1, 2)
     assert s["f1"] == pytest.approx(2 / (2 + 1.5))
     # not the mean of the per-run F1s
-    per_run = np.mean([skab_scores(y, p)["f1"] for y, p in zip(runs_y, runs_p)])
+    per_run = np.mean([skab_scores(y, p)["f1"] for y, p in zip(runs_y, runs_p, strict=False)])
     assert s["f1"] != pytest.approx(per_run)
 
 
@@ -73,7 +78,7 @@ def test_scores_are_not_flags():
     with pytest.raises(ValueError, match=r"flagged must hold 0/1 .*0\.3"):
         false_alarm_rate([0.3, 0.3, 0.0, 1.0], run == 0)
     with pytest.raises(ValueError, match=r"flagged must hold 0/1"):
-        false_alarm_rate([0, 2, 1, 0])                       # cluster indices are not flags
+        false_alarm_rate([0, 2, 1, 0])  # cluster indices are not flags
     with pytest.raises(ValueError, match=r"fault_active must hold 0/1"):
         detection_rates([0, 1, 1, 0], run, [0, 0, 0.5, 1])
     with pytest.raises(ValueError, match=r"normal must hold 0/1"):
@@ -93,8 +98,12 @@ def test_scores_are_not_flags():
 def test_accepted_flag_types_give_the_same_counts():
     y = [0, 1, 1, 0]
     expected = {"tp": 1, "fp": 1, "fn": 1, "tn": 1, "n_undecided": 0}
-    for p in ([0, 1, 0, 1], np.array([False, True, False, True]), np.array([0, 1, 0, 1], np.uint8),
-              np.array([0.0, 1.0, 0.0, 1.0], np.float32)):
+    for p in (
+        [0, 1, 0, 1],
+        np.array([False, True, False, True]),
+        np.array([0, 1, 0, 1], np.uint8),
+        np.array([0.0, 1.0, 0.0, 1.0], np.float32),
+    ):
         assert confusion_counts(y, p) == expected
     assert confusion_counts(np.array(y, bool), [0, 1, 0, 1]) == expected
     run = np.array([0, 0, 1, 1])
@@ -107,7 +116,7 @@ def test_shapes_must_match_and_be_one_dimensional():
     y = rng.integers(0, 2, (5, 10))
     p = rng.integers(0, 2, (10, 5))
     with pytest.raises(ValueError, match=r"y_true must be 1-D .*\(5, 10\)"):
-        confusion_counts(y, p)                               # 50 values each, but not the same points
+        confusion_counts(y, p)  # 50 values each, but not the same points
     with pytest.raises(ValueError, match=r"y_pred must be 1-D .*\(10, 5\)"):
         confusion_counts(y.ravel(), p)
     with pytest.raises(ValueError, match=r"y_true must be 1-D"):

@@ -51,7 +51,7 @@ def test_centroid_equals_brute_force_and_differs_from_classic(mnist):
     X, y = mnist
     centroid = dunn_index(X, y, kind="centroid")
     assert centroid == pytest.approx(brute_centroid(X, y), rel=1e-12)
-    assert abs(centroid - dunn_index(X, y)) > 0.01      # two different quantities
+    assert abs(centroid - dunn_index(X, y)) > 0.01  # two different quantities
 
 
 def test_blocks_do_not_change_the_exact_extremes(mnist):
@@ -73,11 +73,14 @@ def test_all_singletons_have_no_width():
     assert dunn_index(np.array([[0.0], [1.0], [3.0]]), [0, 1, 2]) == float("inf")
 
 
-@pytest.mark.parametrize("labels, kind, message", [
-    ([0, 0, 0, 0], "classic", "at least 2 clusters"),
-    ([0, 1, 0], "classic", "entries but X has 4"),
-    ([0, 1, 0, 1], "nearest", "kind"),
-])
+@pytest.mark.parametrize(
+    "labels, kind, message",
+    [
+        ([0, 0, 0, 0], "classic", "at least 2 clusters"),
+        ([0, 1, 0], "classic", "entries but X has 4"),
+        ([0, 1, 0, 1], "nearest", "kind"),
+    ],
+)
 def test_bad_input(labels, kind, message):
     with pytest.raises(ValueError, match=message):
         dunn_index(np.arange(8.0).reshape(4, 2), labels, kind=kind)

@@ -6,14 +6,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from dcca_core.data import load_mnist  # noqa: E402
-from dcca_core.plots import (confusion_heatmap, embed_2d, image_montage, roc_curves,  # noqa: E402
-                             scatter_clusters, set_style)
+from dcca_core.data import load_mnist
+from dcca_core.plots import (
+    confusion_heatmap,
+    embed_2d,
+    image_montage,
+    roc_curves,
+    scatter_clusters,
+    set_style,
+)
 
 
 @pytest.fixture(scope="module")

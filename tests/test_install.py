@@ -35,8 +35,15 @@ def _env() -> dict[str, str]:
 
 
 def _make(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=60, check=check)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )
 
 
 def _dry_run(target: str, venv: Path, *variables: str) -> str:
@@ -46,8 +53,10 @@ def _dry_run(target: str, venv: Path, *variables: str) -> str:
 
 def _pins(text: str) -> dict[str, str]:
     """name → version of every `name==version` line (requirements.txt or the lock)."""
-    return {canonicalize_name(m.group(1)): m.group(2)
-            for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\#]+)", text, re.M)}
+    return {
+        canonicalize_name(m.group(1)): m.group(2)
+        for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\#]+)", text, re.M)
+    }
 
 
 def _pip_lines(out: str) -> list[str]:
@@ -119,8 +128,9 @@ def test_the_venv_stamp_depends_on_the_lock(tmp_path):
 
 def test_lock_pins_every_requirement_with_hashes():
     text = LOCK.read_text()
-    assert "make lock" in "".join(line for line in text.splitlines()[:12] if line.startswith("#")), \
+    assert "make lock" in "".join(line for line in text.splitlines()[:12] if line.startswith("#")), (
         "the lock's opening comment says how to regenerate it"
+    )
     lock = _pins(text)
     wanted = _pins((ROOT / "requirements.txt").read_text())
     wanted.pop("torch")
@@ -131,13 +141,15 @@ def test_lock_pins_every_requirement_with_hashes():
     assert "torch" not in lock
     assert not [n for n in lock if n.startswith(("nvidia-", "cuda-")) or n == "triton"]
     # every entry carries at least one sha256, so pip --require-hashes accepts the file
-    entries = re.split(r"\n(?=[A-Za-z0-9])", text[re.search(r"^[A-Za-z0-9]", text, re.M).start():])
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text[re.search(r"^[A-Za-z0-9]", text, re.M).start() :])
     assert len(entries) == len(lock)
     assert [e.split()[0] for e in entries if not re.search(r"--hash=sha256:[0-9a-f]{64}", e)] == []
 
 
-@pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
-                    reason="checks the project's own .venv (made by make setup)")
+@pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+    reason="checks the project's own .venv (made by make setup)",
+)
 def test_the_venv_holds_what_the_lock_says():
     lock = _pins(LOCK.read_text())
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
@@ -180,19 +192,21 @@ def test_make_lock_filters_and_documents_what_pip_compile_writes(tmp_path):
         """).format(a="a" * 64, b="b" * 64, c="c" * 64, d="d" * 64, e="e" * 64)
     (tmp_path / "canned.txt").write_text(canned)
     fake = tools / "pip-compile"
-    fake.write_text(textwrap.dedent(f"""\
+    fake.write_text(
+        textwrap.dedent(f"""\
         #!/usr/bin/env bash
         echo "$@" > {tmp_path}/args.txt
         while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
         cp "$out" {tmp_path}/seen.txt
         cp {tmp_path}/canned.txt "$out"
-        """))
+        """)
+    )
     fake.chmod(0o755)
     _make("lock", f"LOCK_TOOLS={tools.parent}", cwd=tmp_path)
     args = (tmp_path / "args.txt").read_text()
     assert "--generate-hashes" in args and "--unsafe-package torch" in args and "requirements.txt" in args
     assert "--upgrade" not in args
-    assert "numpy==2.4.6" in (tmp_path / "seen.txt").read_text()       # started from the old lock
+    assert "numpy==2.4.6" in (tmp_path / "seen.txt").read_text()  # started from the old lock
     out = (tmp_path / "requirements.lock").read_text()
     assert out.startswith("# requirements.lock") and "make lock" in out.split("\n\n")[0]
     assert set(_pins(out)) == {"numpy", "sympy", "wheel"}
@@ -210,7 +224,7 @@ def test_make_lock_filters_and_documents_what_pip_compile_writes(tmp_path):
 @pytest.mark.parametrize("target", ["test", "test-fast"])
 def test_test_targets_install_no_debian_package(tmp_path, target):
     out = _dry_run(target, tmp_path / "venv")
-    assert any("requirements.lock" in line for line in _pip_lines(out)), out   # the venv is still made
+    assert any("requirements.lock" in line for line in _pip_lines(out)), out  # the venv is still made
     assert "apt-get" not in out and "system-deps" not in out, out
     assert "-m pytest" in out
 
@@ -234,10 +248,13 @@ def test_ci_runs_exactly_make_test():
 
 def test_build_system_can_read_the_spdx_licence():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert isinstance(project["project"]["license"], str)       # PEP 639: license = "MIT"
+    assert isinstance(project["project"]["license"], str)  # PEP 639: license = "MIT"
     # setuptools reads a licence expression from 77.0 on; older ones reject the field
-    setuptools = [Requirement(r) for r in project["build-system"]["requires"]
-                  if canonicalize_name(Requirement(r).name) == "setuptools"]
+    setuptools = [
+        Requirement(r)
+        for r in project["build-system"]["requires"]
+        if canonicalize_name(Requirement(r).name) == "setuptools"
+    ]
     assert setuptools, "setuptools must be in [build-system] requires"
     spec = setuptools[0].specifier
     assert not spec.contains("76.9") and not spec.contains("64.0") and spec.contains("77.0")

@@ -137,35 +137,41 @@ def test_duplicate_points_warn_but_stay_finite():
 def test_single_cluster_is_the_mean(blobs):
     X, _ = blobs
     km = KMeans(1).fit(X)
-    np.testing.assert_allclose(km.cluster_centers_[0], X.mean(0), rtol=0, atol=1e-6)   # float32 work
+    np.testing.assert_allclose(km.cluster_centers_[0], X.mean(0), rtol=0, atol=1e-6)  # float32 work
     assert km.inertia_ == pytest.approx(((X - X.mean(0)) ** 2).sum(), rel=1e-12)
 
 
-@pytest.mark.parametrize("X, message", [
-    (np.zeros(10), "2-D"),
-    (np.zeros((2, 3, 4)), "2-D"),
-    (np.zeros((0, 3)), "empty"),
-    (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]), "NaN or infinity"),
-    (np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]), "NaN or infinity"),
-    (np.array([["a", "b"], ["c", "d"]]), "numeric"),
-])
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.zeros(10), "2-D"),
+        (np.zeros((2, 3, 4)), "2-D"),
+        (np.zeros((0, 3)), "empty"),
+        (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]), "NaN or infinity"),
+        (np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]), "NaN or infinity"),
+        (np.array([["a", "b"], ["c", "d"]]), "numeric"),
+    ],
+)
 def test_bad_X(X, message):
     with pytest.raises(ValueError, match=message):
         KMeans(2).fit(X)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n_clusters": 0}, "n_clusters"),
-    ({"n_clusters": 2.5}, "n_clusters"),
-    ({"n_clusters": 11}, "larger than n_samples"),
-    ({"n_clusters": 2, "init": "kmeans"}, "init"),
-    ({"n_clusters": 2, "init": np.zeros((3, 2))}, "init has shape"),
-    ({"n_clusters": 2, "n_init": 0}, "n_init"),
-    ({"n_clusters": 2, "max_iter": 0}, "max_iter"),
-    ({"n_clusters": 2, "tol": -1.0}, "tol"),
-    ({"n_clusters": 2, "random_state": "seed"}, "random_state"),
-    ({"n_clusters": 2, "device": "tpu"}, "device"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_clusters": 0}, "n_clusters"),
+        ({"n_clusters": 2.5}, "n_clusters"),
+        ({"n_clusters": 11}, "larger than n_samples"),
+        ({"n_clusters": 2, "init": "kmeans"}, "init"),
+        ({"n_clusters": 2, "init": np.zeros((3, 2))}, "init has shape"),
+        ({"n_clusters": 2, "n_init": 0}, "n_init"),
+        ({"n_clusters": 2, "max_iter": 0}, "max_iter"),
+        ({"n_clusters": 2, "tol": -1.0}, "tol"),
+        ({"n_clusters": 2, "random_state": "seed"}, "random_state"),
+        ({"n_clusters": 2, "device": "tpu"}, "device"),
+    ],
+)
 def test_bad_parameters(kwargs, message):
     X = np.random.default_rng(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match=message):

@@ -55,13 +55,16 @@ def test_max_train_draws_a_seeded_subset_of_the_allowed_indices():
     assert len(a) == 40 and np.all(y_train[a] != 3) and np.all(np.diff(a) > 0)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"protocol": "leave_one_out"}, "protocol"),
-    ({"digit": 7}, "does not occur"),
-    ({"contamination": 1.5}, "contamination"),
-    ({"protocol": "one_class", "contamination": 0.1}, "paper"),
-    ({"max_train": 0}, "max_train"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"protocol": "leave_one_out"}, "protocol"),
+        ({"digit": 7}, "does not occur"),
+        ({"contamination": 1.5}, "contamination"),
+        ({"protocol": "one_class", "contamination": 0.1}, "paper"),
+        ({"max_train": 0}, "max_train"),
+    ],
+)
 def test_bad_split_arguments_are_named(kwargs, message):
     args = {"digit": 1, "protocol": "paper", **kwargs}
     digit, protocol = args.pop("digit"), args.pop("protocol")
@@ -96,14 +99,21 @@ def test_config_labels_and_models():
 
 def test_tables_and_metrics_average_over_digits():
     mask = np.array([True, False])
-    runs = [ch3.AnomalyRun(d, "paper", mask, {}, {"cluster_l2": a, "cluster_plain": b, "recon_l2": c,
-                                                   "recon_plain": e})
-            for d, a, b, c, e in [(0, 0.9, 0.8, 0.7, 0.6), (1, 0.7, 0.6, 0.5, 0.4)]]
+    runs = [
+        ch3.AnomalyRun(d, "paper", mask, {}, {"cluster_l2": a, "cluster_plain": b, "recon_l2": c, "recon_plain": e})
+        for d, a, b, c, e in [(0, 0.9, 0.8, 0.7, 0.6), (1, 0.7, 0.6, 0.5, 0.4)]
+    ]
     table = ch3.auc_table(runs)
     assert table.loc["mean", "cluster_l2"] == pytest.approx(0.8) and list(table.index) == [0, 1, "mean"]
     metrics = ch3.anomaly_metrics(runs, prefix="oneclass_")
-    assert metrics == pytest.approx({"oneclass_auc_cae_l2_cluster": 0.8, "oneclass_auc_cae_cluster": 0.7,
-                                     "oneclass_auc_recon": 0.6, "oneclass_auc_recon_plain": 0.5})
+    assert metrics == pytest.approx(
+        {
+            "oneclass_auc_cae_l2_cluster": 0.8,
+            "oneclass_auc_cae_cluster": 0.7,
+            "oneclass_auc_recon": 0.6,
+            "oneclass_auc_recon_plain": 0.5,
+        }
+    )
     assert set(ch3.PUBLISHED) >= {"acc_cae_l2", "auc_cae_l2_cluster", "auc_recon", "acc_cae_batch"}
 
 
@@ -118,7 +128,7 @@ def test_training_is_checkpointed_and_reused(mnist_small):
     m1, h1 = ch3.train_autoencoder(X, cfg, progress=False)
     m2, h2 = ch3.train_autoencoder(X, cfg, progress=False)
     assert h2.resumed_from_epoch == 1 and h2.epoch_loss == h1.epoch_loss
-    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=False):
         assert torch.equal(a, b)
 
 
@@ -168,8 +178,10 @@ def test_training_length_curve_passes_through_the_shorter_runs(mnist_small, tmp_
     again = ch3.training_length_curve(X, y, cfg, [1, 3], n_init=2, progress=False)  # from the checkpoint
     assert again["reused"].all() and not curve["reused"].any()
     pd.testing.assert_frame_equal(again.drop(columns="reused"), curve.drop(columns="reused"))
-    assert ch3.length_metrics(curve) == {"longest_acc_cae_l2": curve["acc"].iloc[-1],
-                                         "longest_nmi_cae_l2": curve["nmi"].iloc[-1]}
+    assert ch3.length_metrics(curve) == {
+        "longest_acc_cae_l2": curve["acc"].iloc[-1],
+        "longest_nmi_cae_l2": curve["nmi"].iloc[-1],
+    }
     with pytest.raises(ValueError, match="eval_epochs"):
         ch3.training_length_curve(X, y, cfg, [0, 2], progress=False)
     with pytest.raises(ValueError, match="labels"):
@@ -179,8 +191,7 @@ def test_training_length_curve_passes_through_the_shorter_runs(mnist_small, tmp_
 def test_anomaly_run_scores_every_test_image_four_ways(mnist_small):
     X, y = mnist_small
     cfg = ch3.AEConfig(arch="conv", epochs=1, batch_size=64)
-    run = ch3.anomaly_run(X[:200], y[:200], X[200:400], y[200:400], 1, cfg, protocol="paper", n_init=2,
-                          progress=False)
+    run = ch3.anomaly_run(X[:200], y[:200], X[200:400], y[200:400], 1, cfg, protocol="paper", n_init=2, progress=False)
     assert run.n_train == int((y[:200] != 1).sum())
     assert set(run.scores) == set(ch3.SCORE_NAMES)
     assert np.array_equal(run.is_anomaly, y[200:400] == 1)
@@ -195,13 +206,15 @@ def test_plots_return_figures(mnist_small):
 
     matplotlib.use("Agg")
     X, y = mnist_small
-    runs = [ch3.AnomalyRun(d, "paper", np.array([True, False]), {}, {"cluster_l2": 0.9, "recon_l2": 0.6})
-            for d in (0, 1)]
+    runs = [
+        ch3.AnomalyRun(d, "paper", np.array([True, False]), {}, {"cluster_l2": 0.9, "recon_l2": 0.6}) for d in (0, 1)
+    ]
     fig = ch3.plot_auc_bars(ch3.auc_table(runs), published={"cluster_l2": 0.908})
     assert len(fig.axes) == 1
     fig2 = ch3.plot_extremes(X[:50], np.linspace(0, 1, 50), y[:50], n=4)
     assert len(fig2.axes) == 8
-    curve = pd.DataFrame({"model": ["CAE", "CAE", "CAE-l2", "CAE-l2"], "epoch": [1, 2, 1, 2],
-                          "acc": [0.5, 0.6, 0.55, 0.7]})
+    curve = pd.DataFrame(
+        {"model": ["CAE", "CAE", "CAE-l2", "CAE-l2"], "epoch": [1, 2, 1, 2], "acc": [0.5, 0.6, 0.55, 0.7]}
+    )
     fig3 = ch3.plot_training_length(curve, published={"CAE-l2": 0.95})
     assert [line.get_label() for line in fig3.axes[0].lines] == ["CAE", "CAE-l2", "CAE-l2, published"]

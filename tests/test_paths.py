@@ -56,8 +56,9 @@ def test_a_checkout_is_recognised_by_its_pyproject(tmp_path, monkeypatch, no_dir
     assert paths.checkout_root() == package.parent
 
 
-@pytest.mark.parametrize("pyproject", [None, '[project]\nname = "someone-elses-app"\n', "not [valid toml",
-                                       '[tool.x]\nname = "dcca-core"\n'])
+@pytest.mark.parametrize(
+    "pyproject", [None, '[project]\nname = "someone-elses-app"\n', "not [valid toml", '[tool.x]\nname = "dcca-core"\n']
+)
 @pytest.mark.parametrize("kind", KINDS)
 def test_outside_a_checkout_the_user_cache_is_used(kind, pyproject, tmp_path, monkeypatch, no_dir_env):
     monkeypatch.setattr(paths, "PACKAGE_DIR", _fake_install(tmp_path, pyproject))  # e.g. site-packages
@@ -68,8 +69,9 @@ def test_outside_a_checkout_the_user_cache_is_used(kind, pyproject, tmp_path, mo
     assert not paths.writable_dir(kind).is_relative_to(tmp_path)  # never the current directory
 
 
-def test_outside_a_checkout_data_goes_to_the_user_cache_and_no_repo_folders_are_searched(tmp_path, monkeypatch,
-                                                                                      no_dir_env):
+def test_outside_a_checkout_data_goes_to_the_user_cache_and_no_repo_folders_are_searched(
+    tmp_path, monkeypatch, no_dir_env
+):
     monkeypatch.delenv("DCCA_DATA_SEARCH", raising=False)
     monkeypatch.setattr(paths, "PACKAGE_DIR", _fake_install(tmp_path, None))
     monkeypatch.chdir(tmp_path)

@@ -7,9 +7,17 @@ from dcca_core.results import atomic_write_text, read_results, write_results
 
 
 def test_write_results_records_provenance(tmp_path):
-    path = write_results("99_demo", {"acc": np.float32(0.5), "curve": np.arange(3), "bad": float("nan")},
-                         {"epochs": 2}, seed=7, profile="smoke", device="cpu", wall_time_s=1.23456,
-                         published={"acc": {"value": 0.843, "source": "paper"}}, out_dir=tmp_path)
+    path = write_results(
+        "99_demo",
+        {"acc": np.float32(0.5), "curve": np.arange(3), "bad": float("nan")},
+        {"epochs": 2},
+        seed=7,
+        profile="smoke",
+        device="cpu",
+        wall_time_s=1.23456,
+        published={"acc": {"value": 0.843, "source": "paper"}},
+        out_dir=tmp_path,
+    )
     record = json.loads(path.read_text())
     assert path.name == "99_demo.json"
     assert record["metrics"] == {"acc": 0.5, "curve": [0, 1, 2], "bad": None}
@@ -47,10 +55,17 @@ def test_read_results_clear_errors(tmp_path):
         read_results(tmp_path / "half.json")
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("[1, 2]", "holds a JSON list"), ('"text"', "holds a JSON str"), ("{not json", "not valid JSON"),
-    ('{"profile": "smoke", "metrics": {}}', "chapter"), ('{"chapter": "x", "profile": "smoke", "metrics": [1]}', "metrics"),
-    ('{"chapter": "x", "profile": "smoke", "metrics": {}, "published": "paper"}', "published")])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("[1, 2]", "holds a JSON list"),
+        ('"text"', "holds a JSON str"),
+        ("{not json", "not valid JSON"),
+        ('{"profile": "smoke", "metrics": {}}', "chapter"),
+        ('{"chapter": "x", "profile": "smoke", "metrics": [1]}', "metrics"),
+        ('{"chapter": "x", "profile": "smoke", "metrics": {}, "published": "paper"}', "published"),
+    ],
+)
 def test_a_structurally_wrong_results_file_is_a_clear_error(tmp_path, content, problem):
     path = tmp_path / "00_x.json"
     path.write_text(content)

@@ -29,7 +29,7 @@ def test_hand_worked_example():
 def test_low_dimensional_data_match_sklearn_with_a_singleton():
     X, y = make_blobs(300, n_features=4, centers=3, random_state=0)
     y = y.copy()
-    y[5] = 9                                   # a singleton cluster: s = 0 by convention
+    y[5] = 9  # a singleton cluster: s = 0 by convention
     ours = silhouette_samples(X, y)
     np.testing.assert_allclose(ours, sk_samples(X, y), rtol=0, atol=1e-9)
     assert ours[5] == 0.0
@@ -39,21 +39,23 @@ def test_low_dimensional_data_match_sklearn_with_a_singleton():
 def test_high_dimensional_float32_path_matches_sklearn(cifar):
     X, y = cifar
     assert silhouette_score(X, y) == pytest.approx(sk_score(X.astype(np.float64), y), abs=1e-6)
-    np.testing.assert_allclose(silhouette_samples(X[:400], y[:400]),
-                               sk_samples(X[:400].astype(np.float64), y[:400]), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        silhouette_samples(X[:400], y[:400]), sk_samples(X[:400].astype(np.float64), y[:400]), rtol=0, atol=1e-6
+    )
 
 
 def test_duplicate_points_in_different_clusters(cifar):
     X, y = cifar
-    Xd = np.vstack([X[:300], X[:40]])          # exact duplicates, some labelled differently
+    Xd = np.vstack([X[:300], X[:40]])  # exact duplicates, some labelled differently
     yd = np.r_[y[:300], (y[:40] + 1) % 10]
     assert silhouette_score(Xd, yd) == pytest.approx(sk_score(Xd.astype(np.float64), yd), abs=1e-6)
 
 
 def test_small_blocks_give_the_same_values(cifar):
     X, y = cifar
-    np.testing.assert_allclose(silhouette_samples(X[:300], y[:300], block=64),
-                               silhouette_samples(X[:300], y[:300]), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(
+        silhouette_samples(X[:300], y[:300], block=64), silhouette_samples(X[:300], y[:300]), rtol=0, atol=1e-7
+    )
 
 
 def test_sample_size_draws_like_sklearn(cifar):
@@ -64,11 +66,14 @@ def test_sample_size_draws_like_sklearn(cifar):
     assert ours != pytest.approx(silhouette_score(X, y, sample_size=300, random_state=5), abs=1e-9)
 
 
-@pytest.mark.parametrize("labels, message", [
-    (np.zeros(6, int), "between 2 and"),
-    (np.arange(6), "between 2 and"),
-    (np.array([0, 1, 0, 1, 0]), "entries but X has 6"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.zeros(6, int), "between 2 and"),
+        (np.arange(6), "between 2 and"),
+        (np.array([0, 1, 0, 1, 0]), "entries but X has 6"),
+    ],
+)
 def test_bad_labels(labels, message):
     X = np.random.default_rng(0).normal(size=(6, 3))
     with pytest.raises(ValueError, match=message):

@@ -79,16 +79,25 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
 def test_fit_autoencoder_logs_mse_and_penalty():
     torch.manual_seed(0)
     model = SparseConvAE(l1_weight=1e-4)
-    history = fit_autoencoder(model, _batch(32).numpy(), epochs=2, batch_size=16, lr=1e-2,
-                              loss_fn=sparse_ae_loss, device="cpu", progress=False)
+    history = fit_autoencoder(
+        model,
+        _batch(32).numpy(),
+        epochs=2,
+        batch_size=16,
+        lr=1e-2,
+        loss_fn=sparse_ae_loss,
+        device="cpu",
+        progress=False,
+    )
     last = history.logs[-1]
     assert set(last) == {"mse", "l1_penalty", "loss"}
     assert last["loss"] == pytest.approx(last["mse"] + last["l1_penalty"], rel=1e-5)
     assert history.epoch_loss[-1] == pytest.approx(last["loss"], rel=1e-5)
 
 
-@pytest.mark.parametrize("bad", [dict(l1_weight=-1.0), dict(kernel_size=4), dict(out_activation="tanh"),
-                                 dict(hidden_filters=0)])
+@pytest.mark.parametrize(
+    "bad", [dict(l1_weight=-1.0), dict(kernel_size=4), dict(out_activation="tanh"), dict(hidden_filters=0)]
+)
 def test_bad_config_is_rejected(bad):
     with pytest.raises(ValueError):
         SparseConvAEConfig(**bad)

@@ -10,8 +10,9 @@ STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(STUDIES / "ch2_autoencoder_length.py"), *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(STUDIES / "ch2_autoencoder_length.py"), *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_autoencoder_length_study_imports_and_describes_itself():

@@ -4,10 +4,10 @@ import torch
 
 from dcca_core.checkpoints import Checkpointer
 from dcca_core.data import load_mnist
-from dcca_core.training.dec import DECClusterer, DECConfig, dec_step, fit_dec, predict_proba
-from dcca_core.training.sdae import SDAEConfig, denoising_loss, extend_finetuning, pretrain_sdae
 from dcca_core.models.autoencoders import DenseAutoencoder
 from dcca_core.models.dec import DEC, kl_divergence, target_distribution
+from dcca_core.training.dec import DECClusterer, DECConfig, dec_step, fit_dec, predict_proba
+from dcca_core.training.sdae import SDAEConfig, denoising_loss, extend_finetuning, pretrain_sdae
 
 SMALL = SDAEConfig(dims=(784, 64, 32, 8), layerwise_epochs=2, finetune_epochs=3, batch_size=64, lr=1e-3)
 
@@ -40,12 +40,16 @@ def test_pretraining_reuses_a_finished_checkpoint(mnist_small, pretrained):
     result, root = pretrained
     again = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=root, progress=False)
     assert again.reused and again.checkpoint_key == result.checkpoint_key
-    for a, b in zip(again.model.state_dict().values(), result.model.state_dict().values()):
+    for a, b in zip(again.model.state_dict().values(), result.model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
     assert again.layer_histories[0].epoch_loss == result.layer_histories[0].epoch_loss
     other = SDAEConfig(**{**SMALL.__dict__, "finetune_epochs": 4})
-    assert pretrain_sdae(mnist_small[0][:100], other, seed=0, device="cpu", checkpoint_root=root,
-                         progress=False).checkpoint_key != result.checkpoint_key
+    assert (
+        pretrain_sdae(
+            mnist_small[0][:100], other, seed=0, device="cpu", checkpoint_root=root, progress=False
+        ).checkpoint_key
+        != result.checkpoint_key
+    )
 
 
 def test_denoising_loss_corrupts_the_input_but_scores_against_the_clean_batch():
@@ -62,8 +66,10 @@ def test_one_dec_step_moves_centres_and_lowers_kl_on_a_fixed_batch(mnist_small, 
     x, _ = mnist_small
     torch.manual_seed(0)
     model = DEC(DenseAutoencoder(SMALL.dims), n_clusters=10)
-    model.load_state_dict({f"autoencoder.{k}": v for k, v in pretrained[0].model.state_dict().items()}
-                          | {"assignment.centers": torch.zeros(10, 8)})
+    model.load_state_dict(
+        {f"autoencoder.{k}": v for k, v in pretrained[0].model.state_dict().items()}
+        | {"assignment.centers": torch.zeros(10, 8)}
+    )
     with torch.no_grad():
         model.assignment.set_centers(model.encode(torch.from_numpy(x[:10])))
     xb = torch.from_numpy(x[:256])
@@ -91,10 +97,12 @@ def test_idec_step_adds_the_reconstruction_loss(mnist_small, pretrained):
 
 
 def _fit(pretrained, x, y=None, checkpoint=None, **overrides):
-    cfg = DECConfig(**{"update_interval": 5, "max_iter": 10, "batch_size": 64, "kmeans_n_init": 2, "tol": 0.0,
-                       **overrides})
-    return DECClusterer(pretrained[0].model, cfg, random_state=0, device="cpu", checkpoint=checkpoint,
-                        progress=False).fit(x, y)
+    cfg = DECConfig(
+        **{"update_interval": 5, "max_iter": 10, "batch_size": 64, "kmeans_n_init": 2, "tol": 0.0, **overrides}
+    )
+    return DECClusterer(
+        pretrained[0].model, cfg, random_state=0, device="cpu", checkpoint=checkpoint, progress=False
+    ).fit(x, y)
 
 
 def test_clusterer_fits_logs_accuracy_and_leaves_the_autoencoder_untouched(mnist_small, pretrained):
@@ -164,9 +172,11 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretra
 
     def stop_after_first_finetune_epoch(*args, **kwargs):
         if kwargs.get("desc") == "fine-tune":
+
             def interrupt(epoch, model, history):
                 if epoch == 1:  # during epoch 2, after epoch 1 was checkpointed
                     raise KeyboardInterrupt("simulated interrupt")
+
             kwargs["on_epoch_end"] = interrupt
         return real(*args, **kwargs)
 
@@ -177,7 +187,7 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretra
     resumed = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=tmp_path, progress=False)
     assert resumed.finetune_history.resumed_from_epoch == 1 and len(resumed.finetune_history.epoch_loss) == 3
     assert all(h.resumed_from_epoch == 2 for h in resumed.layer_histories)  # finished layers are loaded
-    for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values()):
+    for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
 
 
@@ -194,7 +204,7 @@ def test_extended_finetuning_equals_training_longer_from_scratch(mnist_small, pr
     scratch = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_root=tmp_path / "scratch", progress=False)
     assert extended.finetune_history.resumed_from_epoch == SMALL.finetune_epochs and not extended.reused
     assert extended.finetune_history.epoch_loss == scratch.finetune_history.epoch_loss
-    for a, b in zip(extended.model.state_dict().values(), scratch.model.state_dict().values()):
+    for a, b in zip(extended.model.state_dict().values(), scratch.model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="from_epochs"):
         extend_finetuning(x, longer, longer.finetune_epochs, seed=0, checkpoint_root=extended_root)
@@ -224,8 +234,15 @@ def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained,
     ckpt = Checkpointer("dec-kill", {"case": "kill"}, root=tmp_path)
     monkeypatch.setattr(dt, "dec_step", dies_in_block_three)
     with pytest.raises(KeyboardInterrupt):
-        fit_dec(DEC(copy.deepcopy(pretrained[0].model), 10), x, cfg, device="cpu", checkpoint=ckpt,
-                progress=False, save_every_s=0.0)
+        fit_dec(
+            DEC(copy.deepcopy(pretrained[0].model), 10),
+            x,
+            cfg,
+            device="cpu",
+            checkpoint=ckpt,
+            progress=False,
+            save_every_s=0.0,
+        )
     monkeypatch.setattr(dt, "dec_step", real_step)
     resumed = DEC(copy.deepcopy(pretrained[0].model), 10)
     history = fit_dec(resumed, x, cfg, device="cpu", checkpoint=ckpt, progress=False)

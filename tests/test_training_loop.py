@@ -66,8 +66,9 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     interrupted = TinyAE()
     ckpt = Checkpointer("tiny", config, root=tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        fit_autoencoder(interrupted, _data(), epochs=4, batch_size=16, checkpoint=ckpt, loss_fn=flaky_loss,
-                        progress=False)
+        fit_autoencoder(
+            interrupted, _data(), epochs=4, batch_size=16, checkpoint=ckpt, loss_fn=flaky_loss, progress=False
+        )
     assert ckpt.load()["epoch"] == 2
     saved_seconds = ckpt.load()["history"].seconds
     assert saved_seconds > 0  # the time of the two finished epochs is kept with them
@@ -121,8 +122,9 @@ def test_a_longer_run_extends_a_shorter_one_bit_for_bit_and_keeps_snapshots(tmp_
     fit_autoencoder(short, X, epochs=2, batch_size=16, seed=3, checkpoint=ckpt, progress=False, snapshot_epochs=[1, 2])
     after_two = _weights(short)
     extended = _conv_model()
-    history = fit_autoencoder(extended, X, epochs=4, batch_size=16, seed=3, checkpoint=ckpt, progress=False,
-                              snapshot_epochs=[1, 2])
+    history = fit_autoencoder(
+        extended, X, epochs=4, batch_size=16, seed=3, checkpoint=ckpt, progress=False, snapshot_epochs=[1, 2]
+    )
     assert history.resumed_from_epoch == 2 and len(history.epoch_loss) == 4
     assert torch.equal(_weights(extended), _weights(scratch))  # extending == training 4 epochs from scratch
 
@@ -138,8 +140,9 @@ def test_bf16_training_runs_and_stays_close_to_fp32():
     X = _conv_data()
     fp32, bf16, reordered = _conv_model(), _conv_model(), _conv_model()
     h32 = fit_autoencoder(fp32, X, epochs=3, batch_size=16, seed=1, progress=False)
-    h16 = fit_autoencoder(bf16, X, epochs=3, batch_size=16, seed=1, progress=False, precision="bf16",
-                          channels_last=True)
+    h16 = fit_autoencoder(
+        bf16, X, epochs=3, batch_size=16, seed=1, progress=False, precision="bf16", channels_last=True
+    )
     fit_autoencoder(reordered, X, epochs=3, batch_size=16, seed=2, progress=False)  # other batch order, fp32
     assert all(p.dtype == torch.float32 for p in bf16.parameters())  # weights and optimiser stay float32
     assert h16.epoch_loss[-1] < h16.epoch_loss[0]

@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from dcca_core.utils import (PROGRESS_LOG_ENV, Timer, as_tensor, get_device, keep_torch_threads, library_versions,
-                             progress_bar, set_seed)
+from dcca_core.utils import (
+    PROGRESS_LOG_ENV,
+    Timer,
+    as_tensor,
+    get_device,
+    keep_torch_threads,
+    library_versions,
+    progress_bar,
+    set_seed,
+)
 
 
 def _small_run(seed: int) -> torch.Tensor:

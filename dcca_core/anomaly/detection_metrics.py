@@ -18,7 +18,8 @@ of such runs). Labels and decisions are 0/1 flags: bool, or integers/floats exac
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,8 +84,13 @@ def confusion_counts(y_true: Any, y_pred: Any) -> dict[str, int]:
     bool or numbers exactly 0 or 1. Anything else (scores, 2-D arrays, empty arrays) is a ValueError.
     """
     y, p, undecided = _pair(y_true, y_pred)
-    return {"tp": int((y & p).sum()), "fp": int((~y & p).sum()), "fn": int((y & ~p).sum()),
-            "tn": int((~y & ~p).sum()), "n_undecided": undecided}
+    return {
+        "tp": int((y & p).sum()),
+        "fp": int((~y & p).sum()),
+        "fn": int((y & ~p).sum()),
+        "tn": int((~y & ~p).sum()),
+        "n_undecided": undecided,
+    }
 
 
 def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dict[str, float]:
@@ -95,7 +101,7 @@ def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dic
     if _is_runs(y_true):
         if not _is_runs(y_pred) or len(y_true) != len(y_pred):
             raise ValueError("y_true and y_pred must be lists of the same number of runs")
-        pairs = list(zip(y_true, y_pred))
+        pairs = list(zip(y_true, y_pred, strict=False))
     else:
         pairs = [(y_true, y_pred)]
     total = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "n_undecided": 0}
@@ -111,8 +117,12 @@ def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dic
     tp, fp, fn, tn = total["tp"], total["fp"], total["fn"], total["tn"]
     if tp + fp + fn == 0:
         raise ValueError("no anomalous points and no alarms: F1 is undefined")
-    return {"f1": tp / (tp + (fp + fn) / 2), "far": 100.0 * fp / (fp + tn) if fp + tn else float("nan"),
-            "mar": 100.0 * fn / (fn + tp) if fn + tp else float("nan"), **total}
+    return {
+        "f1": tp / (tp + (fp + fn) / 2),
+        "far": 100.0 * fp / (fp + tn) if fp + tn else float("nan"),
+        "mar": 100.0 * fn / (fn + tp) if fn + tp else float("nan"),
+        **total,
+    }
 
 
 def detection_rates(flagged: Any, run: Any, fault_active: Any, faults: Sequence[int] | None = None) -> dict[int, float]:

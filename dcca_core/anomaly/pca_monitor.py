@@ -52,14 +52,14 @@ def q_limit(discarded_eigenvalues: Any, alpha: float = 0.99, method: str = "jack
     if method == "skab":
         theta = [lam.sum() ** i for i in (1, 2, 3)]
     else:
-        theta = [float((lam ** i).sum()) for i in (1, 2, 3)]
+        theta = [float((lam**i).sum()) for i in (1, 2, 3)]
     t1, t2, t3 = theta
     if method == "box":
-        g, h = t2 / t1, t1 ** 2 / t2
+        g, h = t2 / t1, t1**2 / t2
         return float(g * stats.chi2.ppf(alpha, h))
-    h0 = 1.0 - 2.0 * t1 * t3 / (3.0 * t2 ** 2)
+    h0 = 1.0 - 2.0 * t1 * t3 / (3.0 * t2**2)
     z = stats.norm.ppf(alpha)
-    return float(t1 * (z * np.sqrt(2.0 * t2 * h0 ** 2) / t1 + 1.0 + t2 * h0 * (h0 - 1.0) / t1 ** 2) ** (1.0 / h0))
+    return float(t1 * (z * np.sqrt(2.0 * t2 * h0**2) / t1 + 1.0 + t2 * h0 * (h0 - 1.0) / t1**2) ** (1.0 / h0))
 
 
 class PCAMonitor:
@@ -72,8 +72,13 @@ class PCAMonitor:
     `q_limit_`, `mean_`, `scale_`.
     """
 
-    def __init__(self, n_components: int | float = 0.85, alpha: float = 0.99, scale: bool = True,
-                 q_limit: str = "jackson-mudholkar") -> None:
+    def __init__(
+        self,
+        n_components: int | float = 0.85,
+        alpha: float = 0.99,
+        scale: bool = True,
+        q_limit: str = "jackson-mudholkar",
+    ) -> None:
         if q_limit not in Q_LIMITS:
             raise ValueError(f"q_limit must be one of {Q_LIMITS}, got {q_limit!r}")
         self.n_components = n_components
@@ -91,7 +96,7 @@ class PCAMonitor:
             raise ValueError(f"X has {arr.shape[1]} variables, the monitor was fitted on {len(self.mean_)}")
         return arr
 
-    def fit(self, X: Any) -> "PCAMonitor":
+    def fit(self, X: Any) -> PCAMonitor:
         arr = self._check(X, fitting=True)
         n, p = arr.shape
         if n < 3 or p < 2:
@@ -106,12 +111,13 @@ class PCAMonitor:
         if isinstance(k, float) and 0.0 < k < 1.0:
             k = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), k) + 1)
         if not isinstance(k, (int, np.integer)) or not 1 <= k < min(n, p):
-            raise ValueError(f"n_components must be an int in 1..{min(n, p) - 1} or a float in (0, 1), "
-                             f"got {self.n_components!r}")
+            raise ValueError(
+                f"n_components must be an int in 1..{min(n, p) - 1} or a float in (0, 1), got {self.n_components!r}"
+            )
         self.n_components_ = int(k)
         self.pca_ = PCA(n_components=self.n_components_, svd_solver="full").fit(Z)
         self.t2_limit_ = t2_limit(n, self.n_components_, self.alpha)
-        self.q_limit_ = q_limit(self.eigenvalues_[self.n_components_:], self.alpha, self.q_limit)
+        self.q_limit_ = q_limit(self.eigenvalues_[self.n_components_ :], self.alpha, self.q_limit)
         return self
 
     def _standardise(self, X: Any) -> np.ndarray:
@@ -123,14 +129,14 @@ class PCAMonitor:
         """Hotelling's T² of every row in the principal subspace."""
         Z = self._standardise(X)
         scores = self.pca_.transform(Z)
-        return (scores ** 2 / self.pca_.explained_variance_).sum(axis=1)
+        return (scores**2 / self.pca_.explained_variance_).sum(axis=1)
 
     def q(self, X: Any) -> np.ndarray:
         """Q (squared prediction error) of every row: its squared distance to the principal subspace."""
         Z = self._standardise(X)
         P = self.pca_.components_.T
         resid = Z - self.pca_.mean_ - (Z - self.pca_.mean_) @ P @ P.T
-        return (resid ** 2).sum(axis=1)
+        return (resid**2).sum(axis=1)
 
     def predict(self, X: Any, statistic: str = "t2+q") -> np.ndarray:
         """1 where the statistic exceeds its limit ("t2", "q", or "t2+q": either one), else 0."""

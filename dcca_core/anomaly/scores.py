@@ -65,8 +65,9 @@ def reconstruction_error_score(x: Any, x_hat: Any) -> np.ndarray:
 
 
 @torch.no_grad()
-def reconstruction_errors(model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto",
-                          return_codes: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def reconstruction_errors(
+    model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto", return_codes: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Per-sample MSE between X and `model(X)[0]`, in eval mode and without gradients.
 
     With `return_codes`, also the codes `model(X)[1]` (flattened, float32) from the same forward pass,
@@ -79,7 +80,7 @@ def reconstruction_errors(model: nn.Module, X: Any, batch_size: int = 1024, devi
     model.to(dev).eval()
     errors, codes = [], []
     for i in range(0, len(data), batch_size):
-        xb = data[i:i + batch_size].to(dev)
+        xb = data[i : i + batch_size].to(dev)
         x_hat, z = model(xb)
         errors.append(((x_hat.reshape(xb.shape) - xb) ** 2).reshape(xb.shape[0], -1).mean(dim=1).cpu())
         if return_codes:

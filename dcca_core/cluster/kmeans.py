@@ -41,7 +41,7 @@ from ..utils import accumulator_device, check_2d, get_device
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
-_DEFAULT_CHUNK_BYTES = 2 * 2**20   # small blocks stay in cache and in the allocator's free lists
+_DEFAULT_CHUNK_BYTES = 2 * 2**20  # small blocks stay in cache and in the allocator's free lists
 
 
 class ConvergenceWarning(UserWarning):
@@ -70,42 +70,42 @@ def _as_2d(X: Any, name: str = "X") -> torch.Tensor:
 class _Data:
     """The centred float32 copy of X on the device, with what every run needs."""
 
-    Xc: torch.Tensor        # (n, d) float32, X - mean
-    x_sq: torch.Tensor      # (n,) float32, ||x_c||^2 for the matmul trick
-    x_sq64: torch.Tensor    # (n,) float64, the same, exact (on the accumulation device)
-    x_norm: torch.Tensor    # (n,) float32, ||x_c||
-    sq_total: float         # sum_i ||x_c,i||^2 in float64 (for the cheap per-run inertia)
-    mean: torch.Tensor      # (d,) float64 on the accumulation device
-    rows: int               # rows per chunk of a (rows, d) float64 temporary
-    filter: "_Filter | None" = None
+    Xc: torch.Tensor  # (n, d) float32, X - mean
+    x_sq: torch.Tensor  # (n,) float32, ||x_c||^2 for the matmul trick
+    x_sq64: torch.Tensor  # (n,) float64, the same, exact (on the accumulation device)
+    x_norm: torch.Tensor  # (n,) float32, ||x_c||
+    sq_total: float  # sum_i ||x_c,i||^2 in float64 (for the cheap per-run inertia)
+    mean: torch.Tensor  # (d,) float64 on the accumulation device
+    rows: int  # rows per chunk of a (rows, d) float64 temporary
+    filter: _Filter | None = None
 
 
 @dataclass
 class _State:
     """Everything Lloyd keeps per run r (first index): centres, labels, Elkan's bounds, sums."""
 
-    C: torch.Tensor         # (R, k, d) float64 centres (centred coordinates)
-    labels: torch.Tensor    # (R, n) int64
-    upper: torch.Tensor     # (R, n) float32, >= distance to the own centre
-    lower: torch.Tensor     # (R, k, n) float32, <= distance to each other centre; +inf for the own one
-    sums: torch.Tensor      # (R, k, d) float64, sum of the points of each cluster
-    counts: torch.Tensor    # (R, k) float64, cluster sizes
-    shift: torch.Tensor     # (R, k) float64, how far each centre moved in the last M-step
+    C: torch.Tensor  # (R, k, d) float64 centres (centred coordinates)
+    labels: torch.Tensor  # (R, n) int64
+    upper: torch.Tensor  # (R, n) float32, >= distance to the own centre
+    lower: torch.Tensor  # (R, k, n) float32, <= distance to each other centre; +inf for the own one
+    sums: torch.Tensor  # (R, k, d) float64, sum of the points of each cluster
+    counts: torch.Tensor  # (R, k) float64, cluster sizes
+    shift: torch.Tensor  # (R, k) float64, how far each centre moved in the last M-step
 
 
 @dataclass
 class _Centres:
     """Float32 copies of the centres of the runs in an E-step, with their squared norms."""
 
-    C32: torch.Tensor       # (S, k, d)
-    c_sq: torch.Tensor      # (S, k)
-    c_norm: torch.Tensor | None = None   # (S,) largest centre norm per run
+    C32: torch.Tensor  # (S, k, d)
+    c_sq: torch.Tensor  # (S, k)
+    c_norm: torch.Tensor | None = None  # (S,) largest centre norm per run
 
 
 @dataclass
 class _Run:
-    centers: torch.Tensor   # (k, d) float64, centred coordinates
-    labels: torch.Tensor    # (n,) int64
+    centers: torch.Tensor  # (k, d) float64, centred coordinates
+    labels: torch.Tensor  # (n,) int64
     inertia: float
     n_iter: int
 
@@ -123,8 +123,9 @@ def _sq_dists(x: torch.Tensor, x_sq: torch.Tensor, c32: torch.Tensor, c_sq: torc
     return d2.clamp_(min=0.0)
 
 
-def _draw_seeds(rng: np.random.RandomState | np.random.Generator, init: str, n: int, k: int,
-                n_runs: int) -> list[tuple[Any, ...]]:
+def _draw_seeds(
+    rng: np.random.RandomState | np.random.Generator, init: str, n: int, k: int, n_runs: int
+) -> list[tuple[Any, ...]]:
     """All random numbers the initialisations need, drawn run after run in sklearn's order.
 
     k-means++ uses one `choice` then k-1 `uniform(size=2 + int(ln k))` per run, whatever the data,
@@ -138,8 +139,9 @@ def _draw_seeds(rng: np.random.RandomState | np.random.Generator, init: str, n: 
             draws.append((np.asarray(rng.choice(n, size=k, replace=False, p=p), dtype=np.int64),))
         else:
             first = int(rng.choice(n, p=p))
-            draws.append((first, np.stack([rng.uniform(size=trials) for _ in range(k - 1)])
-                          if k > 1 else np.zeros((0, trials))))
+            draws.append(
+                (first, np.stack([rng.uniform(size=trials) for _ in range(k - 1)]) if k > 1 else np.zeros((0, trials)))
+            )
     return draws
 
 
@@ -156,11 +158,11 @@ def kmeans_plusplus(Xc: torch.Tensor, x_sq: torch.Tensor, draws: list[tuple[int,
     first = torch.as_tensor([f for f, _ in draws], dtype=torch.long, device=dev)
     uniforms = torch.as_tensor(np.stack([u for _, u in draws]), dtype=torch.float64, device=dev)
     chosen = [first]
-    closest = _sq_dists(Xc, x_sq, Xc[first], x_sq[first]).double().T.contiguous()   # (runs, n)
+    closest = _sq_dists(Xc, x_sq, Xc[first], x_sq[first]).double().T.contiguous()  # (runs, n)
     pot = closest.sum(1)
     every = torch.arange(runs, device=dev)
     for step in range(uniforms.shape[1]):
-        rand = uniforms[:, step, :] * pot.unsqueeze(1)                                 # (runs, trials)
+        rand = uniforms[:, step, :] * pot.unsqueeze(1)  # (runs, trials)
         cand = torch.searchsorted(torch.cumsum(closest, 1), rand).clamp_(max=n - 1)
         flat = cand.flatten()
         d2 = _sq_dists(Xc, x_sq, Xc[flat], x_sq[flat]).double()
@@ -184,11 +186,11 @@ class _Filter:
     point's nearest centre from m << d coordinates; only the unsettled points get exact distances.
     """
 
-    V64: torch.Tensor   # (d, m) float64, orthonormal, on the accumulation device
-    Pr: torch.Tensor    # (n, m + 1) float32: V^T x_c, then r = ||x_c - V V^T x_c||
+    V64: torch.Tensor  # (d, m) float64, orthonormal, on the accumulation device
+    Pr: torch.Tensor  # (n, m + 1) float32: V^T x_c, then r = ||x_c - V V^T x_c||
 
 
-def _build_filter(data: "_Data", m: int, acc: torch.device, sample: int = 4096) -> _Filter:
+def _build_filter(data: _Data, m: int, acc: torch.device, sample: int = 4096) -> _Filter:
     """Basis from a randomised range finder with one power iteration (Halko et al. 2011, alg. 4.4).
 
     Run on at most `sample` evenly spaced rows with a fixed seed: the basis only has to capture the
@@ -212,10 +214,10 @@ def _build_filter(data: "_Data", m: int, acc: torch.device, sample: int = 4096) 
     return _Filter(V64=V.to(acc, torch.float64), Pr=torch.cat([P, r.unsqueeze(1)], 1))
 
 
-_FILTER_MARGIN = 1e-5   # relative slack on the filter's squared bounds, covers float32 rounding (~1e-7)
-_BOUND_MARGIN = 1e-5    # relative slack on Elkan's bounds, covers their float32 drift over iterations
-_SUM_ROWS = 1024        # rows per float32 partial sum before it is added to the float64 centre sums
-_BOUNDS_BYTES = 256 * 2**20   # memory for the lower bounds of the runs that advance side by side
+_FILTER_MARGIN = 1e-5  # relative slack on the filter's squared bounds, covers float32 rounding (~1e-7)
+_BOUND_MARGIN = 1e-5  # relative slack on Elkan's bounds, covers their float32 drift over iterations
+_SUM_ROWS = 1024  # rows per float32 partial sum before it is added to the float64 centre sums
+_BOUNDS_BYTES = 256 * 2**20  # memory for the lower bounds of the runs that advance side by side
 
 
 class KMeans:
@@ -229,9 +231,19 @@ class KMeans:
     float64 within-cluster sum of squares), ``n_iter_`` (iterations of the best run).
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: str | np.ndarray = "k-means++", n_init: int | str = 1,
-                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None, device: str = "auto",
-                 chunk_bytes: int = _DEFAULT_CHUNK_BYTES, filter_dim: int | str | None = "auto") -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: str | np.ndarray = "k-means++",
+        n_init: int | str = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: Any = None,
+        device: str = "auto",
+        chunk_bytes: int = _DEFAULT_CHUNK_BYTES,
+        filter_dim: int | str | None = "auto",
+    ) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -244,13 +256,16 @@ class KMeans:
 
     def __repr__(self) -> str:
         init = self.init if isinstance(self.init, str) else "array"
-        return (f"KMeans(n_clusters={self.n_clusters}, init={init!r}, n_init={self.n_init}, "
-                f"max_iter={self.max_iter}, tol={self.tol}, random_state={self.random_state!r}, "
-                f"device={self.device!r})")
+        return (
+            f"KMeans(n_clusters={self.n_clusters}, init={init!r}, n_init={self.n_init}, "
+            f"max_iter={self.max_iter}, tol={self.tol}, random_state={self.random_state!r}, "
+            f"device={self.device!r})"
+        )
 
     # ----------------------------------------------------------------- validation
     def _check_params(self) -> int:
         """Validate hyper-parameters; return the effective number of initialisations."""
+
         def is_int(v: Any) -> bool:
             return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
 
@@ -262,7 +277,9 @@ class KMeans:
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
         if not is_int(self.chunk_bytes) or self.chunk_bytes < 1:
             raise ValueError(f"chunk_bytes must be a positive integer, got {self.chunk_bytes!r}")
-        if not (self.filter_dim is None or self.filter_dim == "auto" or (is_int(self.filter_dim) and self.filter_dim >= 1)):
+        if not (
+            self.filter_dim is None or self.filter_dim == "auto" or (is_int(self.filter_dim) and self.filter_dim >= 1)
+        ):
             raise ValueError(f"filter_dim must be None, 'auto' or a positive integer, got {self.filter_dim!r}")
         if isinstance(self.init, str) and self.init not in ("k-means++", "random"):
             raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
@@ -272,8 +289,9 @@ class KMeans:
         if not is_int(n_init) or n_init < 1:
             raise ValueError(f"n_init must be an integer >= 1 or 'auto', got {self.n_init!r}")
         if not isinstance(self.init, str) and n_init != 1:
-            warnings.warn(f"explicit initial centres given: running once, not n_init={n_init} times",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"explicit initial centres given: running once, not n_init={n_init} times", RuntimeWarning, stacklevel=3
+            )
             n_init = 1
         return int(n_init)
 
@@ -303,12 +321,19 @@ class KMeans:
         for s in _chunks(n, rows):
             x32 = (Xt[s].to(device=acc, dtype=torch.float64) - mean).to(torch.float32)
             Xc[s] = x32.to(device)
-            x_sq64[s] = x32.double().square().sum(1)    # exact squares of float32 values
+            x_sq64[s] = x32.double().square().sum(1)  # exact squares of float32 values
         sq_total = float(x_sq64.sum())
         if not math.isfinite(sq_total):
             _check_finite(Xt, torch.tensor([sq_total]), rows)
-        return _Data(Xc=Xc, x_sq=x_sq64.to(device, torch.float32), x_sq64=x_sq64,
-                     x_norm=x_sq64.sqrt().to(device, torch.float32), sq_total=sq_total, mean=mean, rows=rows)
+        return _Data(
+            Xc=Xc,
+            x_sq=x_sq64.to(device, torch.float32),
+            x_sq64=x_sq64,
+            x_norm=x_sq64.sqrt().to(device, torch.float32),
+            sq_total=sq_total,
+            mean=mean,
+            rows=rows,
+        )
 
     def _filter_dim(self, n: int, d: int) -> int | None:
         """Size of the low-dimensional filter for n samples of d features (None: no filter)."""
@@ -357,7 +382,7 @@ class KMeans:
         labels = st.labels if whole else st.labels.index_select(0, sel_d)
         upper = st.upper if whole else st.upper.index_select(0, sel_d)
         lower = st.lower if whole else st.lower.index_select(0, sel_d)
-        C = st.C if whole else st.C.index_select(0, sel_a)                           # (S, k, d) float64
+        C = st.C if whole else st.C.index_select(0, sel_a)  # (S, k, d) float64
         S = C.shape[0]
         shift = (st.shift if whole else st.shift.index_select(0, sel_a)).to(dev, torch.float32)
         upper += shift.gather(1, labels)
@@ -365,13 +390,13 @@ class KMeans:
         c_sq64 = C.square().sum(2)
         cc = (c_sq64.unsqueeze(1) + c_sq64.unsqueeze(2) - 2.0 * torch.bmm(C, C.transpose(1, 2))).clamp_(min=0.0)
         cc.diagonal(dim1=1, dim2=2).fill_(math.inf)
-        half = (0.5 * cc.amin(2).sqrt()).to(dev, torch.float32)                       # (S, k)
+        half = (0.5 * cc.amin(2).sqrt()).to(dev, torch.float32)  # (S, k)
         cen = _Centres(C32=C.to(dev, torch.float32), c_sq=c_sq64.to(dev, torch.float32))
         cen.c_norm = cen.c_sq.amax(1).sqrt()
         # (1) the bounds; the margin covers float32 drift of the bounds over many iterations
         keep = torch.maximum(half.gather(1, labels), lower.amin(1))
         slack = (data.x_norm.unsqueeze(0) + cen.c_norm.unsqueeze(1)).mul_(_BOUND_MARGIN)
-        run, pt = torch.nonzero(upper + slack > keep, as_tuple=True)                   # sorted by run
+        run, pt = torch.nonzero(upper + slack > keep, as_tuple=True)  # sorted by run
         changed = torch.zeros(S, dtype=torch.long, device=dev)
         if pt.numel():
             old = labels[run, pt]
@@ -405,8 +430,17 @@ class KMeans:
             start = stop
         return out
 
-    def _store(self, labels: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, run: torch.Tensor,
-               pt: torch.Tensor, lab: torch.Tensor, up: torch.Tensor, dist_t: torch.Tensor) -> None:
+    def _store(
+        self,
+        labels: torch.Tensor,
+        upper: torch.Tensor,
+        lower: torch.Tensor,
+        run: torch.Tensor,
+        pt: torch.Tensor,
+        lab: torch.Tensor,
+        up: torch.Tensor,
+        dist_t: torch.Tensor,
+    ) -> None:
         """Write labels, upper bounds and the (pairs, k) lower bounds (own column set to inf)."""
         n, k = labels.shape[1], lower.shape[1]
         flat = run * n + pt
@@ -416,16 +450,25 @@ class KMeans:
         cols = (run * (k * n) + pt).unsqueeze(1) + torch.arange(k, device=run.device) * n
         lower.view(-1).index_copy_(0, cols.flatten(), dist_t.flatten())
 
-    def _filter_pairs(self, data: _Data, C: torch.Tensor, cen: _Centres, labels: torch.Tensor, upper: torch.Tensor,
-                      lower: torch.Tensor, run: torch.Tensor, pt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _filter_pairs(
+        self,
+        data: _Data,
+        C: torch.Tensor,
+        cen: _Centres,
+        labels: torch.Tensor,
+        upper: torch.Tensor,
+        lower: torch.Tensor,
+        run: torch.Tensor,
+        pt: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer 2: settle pairs with the filter's bounds; return the pairs still open."""
         f = data.filter
         dev = data.Xc.device
         S, k, _ = C.shape
-        pc = torch.matmul(C, f.V64)                                                   # (S, k, m)
+        pc = torch.matmul(C, f.V64)  # (S, k, m)
         rc = (C - torch.matmul(pc, f.V64.T)).norm(dim=2, keepdim=True)
         w = torch.cat([torch.cat([-2 * pc, 2 * rc], 2), torch.cat([-2 * pc, -2 * rc], 2)], 1).to(dev, torch.float32)
-        bias = torch.cat([cen.c_sq, cen.c_sq], 1)                                      # (S, 2k)
+        bias = torch.cat([cen.c_sq, cen.c_sq], 1)  # (S, 2k)
         open_run, open_pt = [], []
         for s in _chunks(pt.numel(), self._pair_rows(2 * k + f.Pr.shape[1] + 8)):
             r_s, p_s = run[s], pt[s]
@@ -440,16 +483,31 @@ class KMeans:
             thr = hi_best + _FILTER_MARGIN * (xs + cen.c_norm.index_select(0, r_s).square())
             settled = (lo < thr.unsqueeze(1)).sum(1) <= 1
             ok = torch.nonzero(settled).flatten()
-            self._store(labels, upper, lower, r_s.index_select(0, ok), p_s.index_select(0, ok),
-                        best.index_select(0, ok), hi_best.index_select(0, ok).sqrt_(),
-                        lo.index_select(0, ok).sqrt_())
+            self._store(
+                labels,
+                upper,
+                lower,
+                r_s.index_select(0, ok),
+                p_s.index_select(0, ok),
+                best.index_select(0, ok),
+                hi_best.index_select(0, ok).sqrt_(),
+                lo.index_select(0, ok).sqrt_(),
+            )
             no = torch.nonzero(~settled).flatten()
             open_run.append(r_s.index_select(0, no))
             open_pt.append(p_s.index_select(0, no))
         return torch.cat(open_run), torch.cat(open_pt)
 
-    def _exact_pairs(self, data: _Data, cen: _Centres, labels: torch.Tensor, upper: torch.Tensor,
-                     lower: torch.Tensor, run: torch.Tensor, pt: torch.Tensor) -> None:
+    def _exact_pairs(
+        self,
+        data: _Data,
+        cen: _Centres,
+        labels: torch.Tensor,
+        upper: torch.Tensor,
+        lower: torch.Tensor,
+        run: torch.Tensor,
+        pt: torch.Tensor,
+    ) -> None:
         """Layer 3: exact float32 distances ||x||^2 - 2 x.c + ||c||^2 for the remaining pairs."""
         dev = data.Xc.device
         S, k = cen.c_sq.shape
@@ -477,8 +535,9 @@ class KMeans:
         counts = torch.stack([torch.bincount(row, minlength=k) for row in labels]).to(acc, torch.float64)
         return sums, counts
 
-    def _move(self, data: _Data, st: _State, runs: torch.Tensor, idx: torch.Tensor, old: torch.Tensor,
-              new: torch.Tensor) -> None:
+    def _move(
+        self, data: _Data, st: _State, runs: torch.Tensor, idx: torch.Tensor, old: torch.Tensor, new: torch.Tensor
+    ) -> None:
         """Points `idx` of runs `runs` (sorted) moved from clusters `old` to `new`: update sums, sizes.
 
         Float32 partial sums over at most `_SUM_ROWS` rows, accumulated in float64.
@@ -510,7 +569,7 @@ class KMeans:
         for s in _chunks(data.Xc.shape[0], data.rows):
             dist[s] = (data.Xc[s] - c32[labels[s]]).square().sum(1)
         far = torch.topk(dist, len(empty)).indices.tolist()
-        for e, f in zip(empty, far):
+        for e, f in zip(empty, far, strict=False):
             x = data.Xc[f].to(device=sums.device, dtype=torch.float64)
             donor = int(labels[f])
             sums[donor] -= x
@@ -533,8 +592,15 @@ class KMeans:
         R, k, _ = C.shape
         labels, upper, lower = self._first_estep(data, C)
         sums, counts = self._cluster_sums(data, labels, k)
-        st = _State(C=C.clone(), labels=labels, upper=upper, lower=lower, sums=sums, counts=counts,
-                    shift=torch.zeros((R, k), dtype=torch.float64, device=C.device))
+        st = _State(
+            C=C.clone(),
+            labels=labels,
+            upper=upper,
+            lower=lower,
+            sums=sums,
+            counts=counts,
+            shift=torch.zeros((R, k), dtype=torch.float64, device=C.device),
+        )
         moved = [data.Xc.shape[0]] * R
         n_iter = [0] * R
         active = list(range(R))
@@ -543,7 +609,7 @@ class KMeans:
             sel = []
             for r in active:
                 if it > 0 and moved[r] == 0:
-                    n_iter[r] = it + 1          # strict convergence: the centres cannot move
+                    n_iter[r] = it + 1  # strict convergence: the centres cannot move
                 else:
                     sel.append(r)
             if not sel:
@@ -562,7 +628,7 @@ class KMeans:
             for j, r in enumerate(sel):
                 moved[r] = changes[j]
                 if total_shift[j] <= tol or it + 1 == self.max_iter:
-                    n_iter[r] = it + 1          # that E-step was the final one
+                    n_iter[r] = it + 1  # that E-step was the final one
                 else:
                     active.append(r)
             it += 1
@@ -575,7 +641,7 @@ class KMeans:
         return runs
 
     # ----------------------------------------------------------------- public API
-    def fit(self, X: Any, y: Any = None) -> "KMeans":
+    def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster X (n_samples, n_features): the best of `n_init` runs by inertia; returns self."""
         n_init = self._check_params()
         Xt = _as_2d(X)
@@ -612,7 +678,7 @@ class KMeans:
         # Elkan's lower bounds take runs x k x n float32: advance as many runs together as fit _BOUNDS_BYTES
         together = max(1, _BOUNDS_BYTES // (4 * k * n))
         for start in range(0, C.shape[0], together):
-            for run in self._lloyd(data, C[start:start + together], tol):
+            for run in self._lloyd(data, C[start : start + together], tol):
                 if best is None or (run.inertia < best.inertia and not _same_clustering(run.labels, best.labels)):
                     best = run
         assert best is not None
@@ -625,8 +691,11 @@ class KMeans:
         self._mean = data.mean
         distinct = int(np.unique(self.labels_).size)
         if distinct < k:
-            warnings.warn(f"only {distinct} distinct clusters found for n_clusters={k}; X may have duplicate "
-                          "points", ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"only {distinct} distinct clusters found for n_clusters={k}; X may have duplicate points",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _labels_of(self, Xt: torch.Tensor) -> tuple[torch.Tensor, _Data]:

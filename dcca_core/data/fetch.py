@@ -31,14 +31,26 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .registry import DataFile, DataForm, Dataset, get_dataset
 from ..paths import checkout_root, repo_root, writable_dir
+from .registry import DataFile, DataForm, Dataset, get_dataset
 
 __all__ = [
-    "DataNotFoundError", "DataChecksumError", "DataFormatError", "DownloadStalledError",
-    "repo_root", "data_dir", "search_roots", "candidate_paths", "find_file",
-    "file_digests", "verify_file", "download_file", "download_limits", "DownloadLimits",
-    "fetch_dataset", "locate",
+    "DataNotFoundError",
+    "DataChecksumError",
+    "DataFormatError",
+    "DownloadStalledError",
+    "repo_root",
+    "data_dir",
+    "search_roots",
+    "candidate_paths",
+    "find_file",
+    "file_digests",
+    "verify_file",
+    "download_file",
+    "download_limits",
+    "DownloadLimits",
+    "fetch_dataset",
+    "locate",
 ]
 
 
@@ -108,7 +120,7 @@ def candidate_paths(dataset: Dataset, file: DataFile) -> list[Path]:
         if not prefix:
             out.append(folder / file.path)
         elif file.path.startswith(prefix + "/"):
-            out.append(folder / file.path[len(prefix) + 1:])
+            out.append(folder / file.path[len(prefix) + 1 :])
     return out
 
 
@@ -118,6 +130,7 @@ def find_file(dataset: Dataset, file: DataFile) -> Path | None:
 
 
 # ---------------------------------------------------------------- digests with a cache
+
 
 def _cache_path() -> Path:
     """The digest cache of the data dir."""
@@ -151,8 +164,10 @@ def _cache_problem(raw: object) -> str | None:
         return f"it holds a JSON {type(raw).__name__}, not an object mapping file paths to entries"
     bad = [key for key, entry in raw.items() if not _valid_entry(entry)]
     if bad:
-        return (f"{len(bad)} of its {len(raw)} entries are malformed (e.g. {bad[0]!r}); each must be "
-                '{"stat": [size, mtime_ns, ctime_ns], "digests": {algorithm: hex digest}}')
+        return (
+            f"{len(bad)} of its {len(raw)} entries are malformed (e.g. {bad[0]!r}); each must be "
+            '{"stat": [size, mtime_ns, ctime_ns], "digests": {algorithm: hex digest}}'
+        )
     return None
 
 
@@ -171,8 +186,11 @@ def _read_cache() -> dict[str, dict]:
     if problem is None:
         return raw  # type: ignore[return-value]
     sound = {k: v for k, v in raw.items() if _valid_entry(v)} if isinstance(raw, dict) else {}
-    warnings.warn(f"ignoring the digest cache {path}: {problem}. The files it lists are hashed again and the "
-                  f"cache is rebuilt; nothing in it was trusted.", stacklevel=3)
+    warnings.warn(
+        f"ignoring the digest cache {path}: {problem}. The files it lists are hashed again and the "
+        f"cache is rebuilt; nothing in it was trusted.",
+        stacklevel=3,
+    )
     _replace_cache(path, sound)
     return sound
 
@@ -249,10 +267,12 @@ def verify_file(path: str | Path, file: DataFile, dataset: Dataset | None = None
         f"  actual   {algo} {actual[algo]}\n"
         f"The file is damaged, truncated or a different version. Delete it and load again "
         f"(it is then taken from the next folder or downloaded), or copy a good one there"
-        + (f": {dataset.how_to_get}." if dataset else "."))
+        + (f": {dataset.how_to_get}." if dataset else ".")
+    )
 
 
 # ---------------------------------------------------------------- downloading
+
 
 def _urls(file: DataFile) -> tuple[str, ...]:
     """The URLs `file` is downloaded from, in order: the mirror's alone when DCCA_DATA_MIRROR is set."""
@@ -286,10 +306,12 @@ def _env_number(name: str, default: float) -> float:
 
 def download_limits() -> DownloadLimits:
     """The limits downloads run under: the module constants, each overridden by its environment variable."""
-    return DownloadLimits(connect_s=_env_number("DCCA_DATA_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S),
-                          read_s=_env_number("DCCA_DATA_READ_TIMEOUT", READ_TIMEOUT_S),
-                          stall_bytes=int(_env_number("DCCA_DATA_STALL_BYTES", STALL_BYTES)),
-                          stall_s=_env_number("DCCA_DATA_STALL_SECONDS", STALL_SECONDS))
+    return DownloadLimits(
+        connect_s=_env_number("DCCA_DATA_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S),
+        read_s=_env_number("DCCA_DATA_READ_TIMEOUT", READ_TIMEOUT_S),
+        stall_bytes=int(_env_number("DCCA_DATA_STALL_BYTES", STALL_BYTES)),
+        stall_s=_env_number("DCCA_DATA_STALL_SECONDS", STALL_SECONDS),
+    )
 
 
 class _StallDetector:
@@ -312,7 +334,8 @@ class _StallDetector:
             raise DownloadStalledError(
                 f"stalled: {self.total - bytes_then} bytes in the last {now - since:.1f} s, fewer than "
                 f"{self.limits.stall_bytes} (DCCA_DATA_STALL_BYTES) per {self.limits.stall_s:g} s "
-                f"(DCCA_DATA_STALL_SECONDS); {self.total} bytes in all")
+                f"(DCCA_DATA_STALL_SECONDS); {self.total} bytes in all"
+            )
 
 
 def _stream_to_file(url: str, output_file: str, limits: DownloadLimits, progressbar: bool) -> None:
@@ -326,8 +349,12 @@ def _stream_to_file(url: str, output_file: str, limits: DownloadLimits, progress
         read = getattr(raw, "read1", None) or raw.read  # read1: returns as soon as some bytes arrived
         total = int(response.headers.get("content-length") or 0) or None
         stall = _StallDetector(url, limits)
-        with open(output_file, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, leave=True,
-                                                 disable=not progressbar, desc=url.rsplit("/", 1)[-1]) as bar:
+        with (
+            open(output_file, "wb") as fh,
+            tqdm(
+                total=total, unit="B", unit_scale=True, leave=True, disable=not progressbar, desc=url.rsplit("/", 1)[-1]
+            ) as bar,
+        ):
             while chunk := read(_READ_CHUNK, decode_content=True):
                 fh.write(chunk)
                 bar.update(len(chunk))
@@ -348,8 +375,14 @@ def _failure_reason(exc: BaseException, limits: DownloadLimits) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: tuple[str, ...] | None = None,
-                  known_hash: str | None = None, progressbar: bool = True) -> Path:
+def download_file(
+    file: DataFile,
+    dest_root: str | Path | None = None,
+    *,
+    urls: tuple[str, ...] | None = None,
+    known_hash: str | None = None,
+    progressbar: bool = True,
+) -> Path:
     """Download `file` to `<dest_root>/<file.path>`, trying its URLs in order, checked against the publisher's digest.
 
     pooch hands the downloader a temporary file beside the target and moves it into place only when
@@ -387,7 +420,8 @@ def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: 
                 f"checksum mismatch for the download of {file.path!r} from {url}:\n"
                 f"  expected {algo} {expected}\n  actual   {algo} {seen['actual']}\n"
                 f"Nothing was saved. The server sent a different file; try again later or get the file "
-                f"another way and put it at {dest}.") from None
+                f"another way and put it at {dest}."
+            ) from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = _failure_reason(exc, limits)
             if i + 1 < len(urls):
@@ -398,10 +432,12 @@ def download_file(file: DataFile, dest_root: str | Path | None = None, *, urls: 
     raise DataNotFoundError(
         f"could not download {file.path!r}; nothing was saved:\n  " + "\n  ".join(errors) + "\n"
         f"Get it by hand: fetch one of the URLs above when it answers (browser, curl -LO), or copy the file "
-        f"from another machine, and put it at {dest}; or point DCCA_DATA_DIR at a folder that has it.")
+        f"from another machine, and put it at {dest}; or point DCCA_DATA_DIR at a folder that has it."
+    )
 
 
 # ---------------------------------------------------------------- resolving a data set
+
 
 def fetch_dataset(name: str, form: str | None = None) -> tuple[str, dict[str, Path]]:
     """Verified local paths of a complete form of data set `name`: `(form_name, {registry path: path})`.

@@ -8,24 +8,44 @@ identical arrays.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from .fetch import DataFormatError, fetch_dataset, locate
-from .readers import (SKAB_CHANNELS, TEP_VAR_NAMES, read_cifar_python, read_idx, read_npz, read_skab_csv,
-                      read_tep_dat)
+from .readers import SKAB_CHANNELS, TEP_VAR_NAMES, read_cifar_python, read_idx, read_npz, read_skab_csv, read_tep_dat
 from .registry import DATASETS
 
-__all__ = ["ImageSet", "SkabData", "TepData", "load_mnist", "load_fashion_mnist", "load_cifar10",
-           "load_skab", "load_tep", "to_grayscale", "dataset_table", "BT601_WEIGHTS"]
+__all__ = [
+    "ImageSet",
+    "SkabData",
+    "TepData",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_cifar10",
+    "load_skab",
+    "load_tep",
+    "to_grayscale",
+    "dataset_table",
+    "BT601_WEIGHTS",
+]
 
 MNIST_CLASSES = [str(d) for d in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                   "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 #: ITU-R BT.601 luma weights for R, G, B.
 BT601_WEIGHTS = (0.299, 0.587, 0.114)
 _GREY_CHUNK = 1 << 22  # pixels
@@ -76,7 +96,9 @@ class TepData:
         """The 960 test samples of run `fault` (0 = normal, 1–21); any other id is a ValueError."""
         runs = sorted(int(r) for r in np.unique(self.test_run))
         if isinstance(fault, bool) or not isinstance(fault, (int, np.integer)) or int(fault) not in runs:
-            raise ValueError(f"TEP fault must be one of the test runs {runs[0]}..{runs[-1]} (0 = normal), got {fault!r}")
+            raise ValueError(
+                f"TEP fault must be one of the test runs {runs[0]}..{runs[-1]} (0 = normal), got {fault!r}"
+            )
         return self.test_X[self.test_run == int(fault)]
 
 
@@ -88,8 +110,10 @@ def _check_split(split: object, valid: tuple[str, ...]) -> str:
 
 def _check_images(name: str, images: np.ndarray, labels: np.ndarray, shape: tuple[int, ...]) -> None:
     if images.shape[1:] != shape or len(images) != len(labels):
-        raise DataFormatError(f"{name}: images {images.shape} and labels {labels.shape} do not fit "
-                              f"(expected (N, {', '.join(map(str, shape))}) and (N,))")
+        raise DataFormatError(
+            f"{name}: images {images.shape} and labels {labels.shape} do not fit "
+            f"(expected (N, {', '.join(map(str, shape))}) and (N,))"
+        )
 
 
 def _load_idx_pair(paths: dict[str, Path], prefix: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -132,11 +156,11 @@ def to_grayscale(images: np.ndarray) -> np.ndarray:
     flat = images.reshape(-1, 3)
     grey = np.empty(len(flat), dtype=np.float32)
     for start in range(0, len(flat), _GREY_CHUNK):  # chunks bound the float32 temporaries
-        rgb = flat[start:start + _GREY_CHUNK].astype(np.float32)
+        rgb = flat[start : start + _GREY_CHUNK].astype(np.float32)
         part = rgb[:, 0] * wr
         part += rgb[:, 1] * wg
         part += rgb[:, 2] * wb
-        grey[start:start + _GREY_CHUNK] = part
+        grey[start : start + _GREY_CHUNK] = part
     return grey.reshape(images.shape[:-1])
 
 
@@ -173,8 +197,11 @@ def load_cifar10(split: str = "train", grayscale: bool = False) -> ImageSet:
 
 def _natural_key(key: str) -> tuple:
     group, _, number = key.partition("/")
-    return (["valve1", "valve2", "other"].index(group) if group in ("valve1", "valve2", "other") else 3,
-            group, int(number) if number.isdigit() else number)
+    return (
+        ["valve1", "valve2", "other"].index(group) if group in ("valve1", "valve2", "other") else 3,
+        group,
+        int(number) if number.isdigit() else number,
+    )
 
 
 def load_skab() -> SkabData:
@@ -202,8 +229,10 @@ def load_tep() -> TepData:
     else:
         arrays = read_tep_dat({rel.rsplit("/", 1)[-1]: p for rel, p in paths.items()})
     if arrays["train_X"].shape != (10580, 52) or arrays["test_X"].shape != (21120, 52):
-        raise DataFormatError(f"TEP arrays have shapes {arrays['train_X'].shape}, {arrays['test_X'].shape}; "
-                              "expected (10580, 52) and (21120, 52)")
+        raise DataFormatError(
+            f"TEP arrays have shapes {arrays['train_X'].shape}, {arrays['test_X'].shape}; "
+            "expected (10580, 52) and (21120, 52)"
+        )
     var_names = [str(v) for v in arrays.pop("var_names")]
     if var_names != TEP_VAR_NAMES:
         raise DataFormatError(f"TEP variable names are {var_names[:3]}…, expected XMEAS(1..41), XMV(1..11)")
@@ -215,7 +244,16 @@ def dataset_table() -> pd.DataFrame:
     rows = []
     for ds in DATASETS.values():
         files = "; ".join(f"{f.name}: {len(f.files)} file{'s' if len(f.files) > 1 else ''}" for f in ds.forms)
-        rows.append({"name": ds.name, "title": ds.title, "samples": ds.samples, "files": files,
-                     "licence": ds.licence, "citation": ds.citation, "source": ds.homepage,
-                     "found": locate(ds.name) or "not on disk (downloaded on first load)"})
+        rows.append(
+            {
+                "name": ds.name,
+                "title": ds.title,
+                "samples": ds.samples,
+                "files": files,
+                "licence": ds.licence,
+                "citation": ds.citation,
+                "source": ds.homepage,
+                "found": locate(ds.name) or "not on disk (downloaded on first load)",
+            }
+        )
     return pd.DataFrame(rows)

@@ -9,20 +9,37 @@ import pickle
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .fetch import DataFormatError
 
-__all__ = ["read_npz", "read_idx", "read_cifar_python", "read_skab_csv", "read_tep_dat",
-           "SKAB_CHANNELS", "TEP_VAR_NAMES"]
+__all__ = [
+    "read_npz",
+    "read_idx",
+    "read_cifar_python",
+    "read_skab_csv",
+    "read_tep_dat",
+    "SKAB_CHANNELS",
+    "TEP_VAR_NAMES",
+]
 
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile, zlib.error,
-                tarfile.TarError, pickle.UnpicklingError, pd.errors.ParserError)
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    zipfile.BadZipFile,
+    zlib.error,
+    tarfile.TarError,
+    pickle.UnpicklingError,
+    pd.errors.ParserError,
+)
 
 
 @contextmanager
@@ -35,7 +52,8 @@ def _reading(path: str | Path, what: str) -> Iterator[None]:
     except _READ_ERRORS as exc:
         raise DataFormatError(
             f"cannot read {path} as {what}: {type(exc).__name__}: {exc}. The file is damaged or not "
-            f"the expected file; delete it and load again to fetch a good copy.") from None
+            f"the expected file; delete it and load again to fetch a good copy."
+        ) from None
 
 
 def read_npz(path: str | Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -67,10 +85,15 @@ def read_idx(path: str | Path) -> np.ndarray:
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickler that rebuilds numpy arrays and nothing else (CIFAR batches are pickles)."""
 
-    _allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         if (module, name) not in self._allowed:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
         return super().find_class(module.replace("numpy.core.", "numpy._core."), name)
@@ -95,8 +118,16 @@ def read_cifar_python(path: str | Path, split: str) -> tuple[np.ndarray, np.ndar
     return images, labels, names
 
 
-SKAB_CHANNELS = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Temperature",
-                 "Thermocouple", "Voltage", "Volume Flow RateRMS"]
+SKAB_CHANNELS = [
+    "Accelerometer1RMS",
+    "Accelerometer2RMS",
+    "Current",
+    "Pressure",
+    "Temperature",
+    "Thermocouple",
+    "Voltage",
+    "Volume Flow RateRMS",
+]
 
 
 def read_skab_csv(path: str | Path, labelled: bool = True) -> pd.DataFrame:
@@ -106,9 +137,10 @@ def read_skab_csv(path: str | Path, labelled: bool = True) -> pd.DataFrame:
         frame = pd.read_csv(path, sep=";")
         if list(frame.columns) != ["datetime"] + columns:
             raise ValueError(f"columns are {list(frame.columns)}")
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("datetime"), format="%Y-%m-%d %H:%M:%S"),
-                                       name="datetime")
-        for col in columns[len(SKAB_CHANNELS):]:
+        frame.index = pd.DatetimeIndex(
+            pd.to_datetime(frame.pop("datetime"), format="%Y-%m-%d %H:%M:%S"), name="datetime"
+        )
+        for col in columns[len(SKAB_CHANNELS) :]:
             if not frame[col].isin([0, 1]).all():
                 raise ValueError(f"column {col!r} holds values other than 0/1")
             frame[col] = frame[col].astype(np.int64)
@@ -125,6 +157,7 @@ def read_tep_dat(paths: Mapping[str, str | Path]) -> dict[str, np.ndarray]:
     fault active throughout); test runs d00_te…d21_te have 960 rows with the fault from row 160 on
     (Chiang, Russell & Braatz 2001).
     """
+
     def load(key: str, rows: int) -> np.ndarray:
         with _reading(paths[key], "a Braatz TEP .dat file"):
             x = np.loadtxt(paths[key], dtype=np.float64, ndmin=2)

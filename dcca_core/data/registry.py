@@ -79,14 +79,26 @@ _MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann
 # sha256 of the official gz files; each was checked here against a real copy (three from GitHub
 # lijie2020/vae, train-images rebuilt bit-exactly, see ../shared/data/README.md).
 _MNIST_IDX = {
-    "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                                   "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
-    "train-labels-idx1-ubyte.gz": ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                                   "d53e105ee54ea40749a09fcbcd1e9432", 28881),
-    "t10k-images-idx3-ubyte.gz": ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                                  "9fb629c4189551a2d022fa330f9573f3", 1648877),
-    "t10k-labels-idx1-ubyte.gz": ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-                                  "ec29112dd5afa0611ce80d1b7f02629c", 4542),
+    "train-images-idx3-ubyte.gz": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        9912422,
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        28881,
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "9fb629c4189551a2d022fa330f9573f3",
+        1648877,
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+        4542,
+    ),
 }
 
 MNIST = Dataset(
@@ -95,21 +107,37 @@ MNIST = Dataset(
     samples="60,000 train + 10,000 test images, 28×28 grey, 10 classes",
     licence="CC BY-SA 3.0 (as usually distributed)",
     citation='Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, "Gradient-based learning applied to document '
-             'recognition", Proc. IEEE 86(11):2278-2324, 1998',
+    'recognition", Proc. IEEE 86(11):2278-2324, 1998',
     homepage="http://yann.lecun.com/exdb/mnist/",
     forms=(
-        DataForm("npz", (DataFile("mnist.npz",
-                                  ("sha256:06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
-                                  size=11490519),),
-                 "our bit-exact conversion: x_train, y_train, x_test, y_test as uint8"),
-        DataForm("idx", tuple(
-            DataFile(f"mnist/{name}", (f"sha256:{sha}",), tuple(m + name for m in _MNIST_MIRRORS),
-                     publisher_hash=f"sha256:{sha}", size=size)
-            for name, (sha, _md5, size) in _MNIST_IDX.items()),
-            "the four official gzipped IDX files"),
+        DataForm(
+            "npz",
+            (
+                DataFile(
+                    "mnist.npz",
+                    ("sha256:06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",),
+                    size=11490519,
+                ),
+            ),
+            "our bit-exact conversion: x_train, y_train, x_test, y_test as uint8",
+        ),
+        DataForm(
+            "idx",
+            tuple(
+                DataFile(
+                    f"mnist/{name}",
+                    (f"sha256:{sha}",),
+                    tuple(m + name for m in _MNIST_MIRRORS),
+                    publisher_hash=f"sha256:{sha}",
+                    size=size,
+                )
+                for name, (sha, _md5, size) in _MNIST_IDX.items()
+            ),
+            "the four official gzipped IDX files",
+        ),
     ),
     how_to_get="copy mnist.npz from ../shared/data into data/, or let the loader download the four "
-               "official *-ubyte.gz files into data/mnist/ (needs network access)",
+    "official *-ubyte.gz files into data/mnist/ (needs network access)",
 )
 
 # ---------------------------------------------------------------- Fashion-MNIST
@@ -120,16 +148,26 @@ _FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 # 9018921c…, 8181f547…, 15d48437…); upstream's image sha256s are not published, so they are
 # accepted by the md5 from zalandoresearch/fashion-mnist's README.
 _FASHION_IDX = {
-    "train-images-idx3-ubyte.gz": ("b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7", None,
-                                   "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-    "train-labels-idx1-ubyte.gz": ("0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-                                   "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                                   "25c81989df183df01b3e8a0aad5dffbe"),
-    "t10k-images-idx3-ubyte.gz": ("cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa", None,
-                                  "bef4ecab320f06d8554ea6380940ec79"),
-    "t10k-labels-idx1-ubyte.gz": ("8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
-                                  "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-                                  "bb300cfdad3c16e7a12a480ee83cd310"),
+    "train-images-idx3-ubyte.gz": (
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+        None,
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+        None,
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
 }
 
 FASHION_MNIST = Dataset(
@@ -138,19 +176,26 @@ FASHION_MNIST = Dataset(
     samples="60,000 train + 10,000 test images, 28×28 grey, 10 classes",
     licence="MIT",
     citation='H. Xiao, K. Rasul, R. Vollgraf, "Fashion-MNIST: a novel image dataset for benchmarking '
-             'machine learning algorithms", arXiv:1708.07747, 2017',
+    'machine learning algorithms", arXiv:1708.07747, 2017',
     homepage="https://github.com/zalandoresearch/fashion-mnist",
     forms=(
-        DataForm("idx", tuple(
-            DataFile(f"fashion-mnist/{name}",
-                     tuple(f"sha256:{h}" for h in (debian, upstream) if h) + (f"md5:{md5}",),
-                     (_FASHION_URL + name,), publisher_hash=f"md5:{md5}")
-            for name, (debian, upstream, md5) in _FASHION_IDX.items()),
-            "the four gzipped IDX files (upstream's or Debian's re-gzipped copies)"),
+        DataForm(
+            "idx",
+            tuple(
+                DataFile(
+                    f"fashion-mnist/{name}",
+                    tuple(f"sha256:{h}" for h in (debian, upstream) if h) + (f"md5:{md5}",),
+                    (_FASHION_URL + name,),
+                    publisher_hash=f"md5:{md5}",
+                )
+                for name, (debian, upstream, md5) in _FASHION_IDX.items()
+            ),
+            "the four gzipped IDX files (upstream's or Debian's re-gzipped copies)",
+        ),
     ),
     how_to_get="install the Debian package (sudo apt-get install dataset-fashion-mnist, files in "
-               "/usr/share/datasets/fashion-mnist/), or let the loader download upstream's four "
-               "*-ubyte.gz files into data/fashion-mnist/ (needs network access)",
+    "/usr/share/datasets/fashion-mnist/), or let the loader download upstream's four "
+    "*-ubyte.gz files into data/fashion-mnist/ (needs network access)",
     system_dirs=(("/usr/share/datasets/fashion-mnist", "fashion-mnist"),),
 )
 
@@ -171,21 +216,33 @@ CIFAR10 = Dataset(
     samples="50,000 train + 10,000 test images, 32×32 RGB, 10 classes",
     licence="no formal licence; free to use with citation",
     citation='A. Krizhevsky, "Learning multiple layers of features from tiny images", tech. report, '
-             'University of Toronto, 2009',
+    "University of Toronto, 2009",
     homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
     forms=(
-        DataForm("npz", tuple(DataFile(f"cifar10/{name}", (f"sha256:{sha}",)) for name, sha in _CIFAR_NPZ.items()),
-                 "our bit-exact conversion: images (N,32,32,3) uint8 RGB, labels, class_names per batch"),
-        DataForm("python", (DataFile(
-            "cifar10/cifar-10-python.tar.gz",
-            ("sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
-             "md5:c58f30108f718f92721af3b95e74349a"),
-            ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
-            publisher_hash="md5:c58f30108f718f92721af3b95e74349a", size=170498071),),
-            "the official 'CIFAR-10 python version' archive (pickled batches)"),
+        DataForm(
+            "npz",
+            tuple(DataFile(f"cifar10/{name}", (f"sha256:{sha}",)) for name, sha in _CIFAR_NPZ.items()),
+            "our bit-exact conversion: images (N,32,32,3) uint8 RGB, labels, class_names per batch",
+        ),
+        DataForm(
+            "python",
+            (
+                DataFile(
+                    "cifar10/cifar-10-python.tar.gz",
+                    (
+                        "sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                        "md5:c58f30108f718f92721af3b95e74349a",
+                    ),
+                    ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
+                    publisher_hash="md5:c58f30108f718f92721af3b95e74349a",
+                    size=170498071,
+                ),
+            ),
+            "the official 'CIFAR-10 python version' archive (pickled batches)",
+        ),
     ),
     how_to_get="copy the cifar10/ folder from ../shared/data into data/, or let the loader download "
-               "cifar-10-python.tar.gz (163 MiB) into data/cifar10/ (needs network access)",
+    "cifar-10-python.tar.gz (163 MiB) into data/cifar10/ (needs network access)",
 )
 
 # ---------------------------------------------------------------- SKAB
@@ -237,16 +294,17 @@ SKAB = Dataset(
     title="SKAB, the Skoltech Anomaly Benchmark (pump testbed sensors)",
     samples="34 labelled experiments + 1 anomaly-free run, 46,806 rows × 8 channels at 1 Hz",
     licence="GPL-3.0",
-    citation="I. Katser, V. Kozitsin, Skoltech Anomaly Benchmark (SKAB), Kaggle, 2020, "
-             "doi:10.34740/KAGGLE/DSV/1693952",
+    citation="I. Katser, V. Kozitsin, Skoltech Anomaly Benchmark (SKAB), Kaggle, 2020, doi:10.34740/KAGGLE/DSV/1693952",
     homepage="https://github.com/waico/SKAB",
     forms=(
-        DataForm("csv", tuple(DataFile(f"skab/{rel}", (f"sha256:{sha}",), (_SKAB_URL + rel,))
-                              for rel, sha in _SKAB_CSV.items()),
-                 f"the 35 original ';'-separated CSVs of waico/SKAB at commit {_SKAB_COMMIT[:7]}"),
+        DataForm(
+            "csv",
+            tuple(DataFile(f"skab/{rel}", (f"sha256:{sha}",), (_SKAB_URL + rel,)) for rel, sha in _SKAB_CSV.items()),
+            f"the 35 original ';'-separated CSVs of waico/SKAB at commit {_SKAB_COMMIT[:7]}",
+        ),
     ),
     how_to_get="copy the skab/ folder from ../shared/data into data/, or let the loader download the 35 "
-               f"CSVs from GitHub waico/SKAB at commit {_SKAB_COMMIT[:7]} into data/skab/ (needs network access)",
+    f"CSVs from GitHub waico/SKAB at commit {_SKAB_COMMIT[:7]} into data/skab/ (needs network access)",
 )
 
 # ---------------------------------------------------------------- Tennessee Eastman (Braatz)
@@ -308,22 +366,29 @@ TEP = Dataset(
     samples="10,580 train + 21,120 test rows × 52 variables, 21 fault types + normal",
     licence="BSD/NCSA-style, © 1998-2002 Board of Trustees of the University of Illinois (R. Braatz)",
     citation="J. J. Downs, E. F. Vogel, Comput. Chem. Eng. 17:245-255, 1993; L. H. Chiang, E. L. Russell, "
-             "R. D. Braatz, Fault Detection and Diagnosis in Industrial Systems, Springer, 2001",
+    "R. D. Braatz, Fault Detection and Diagnosis in Industrial Systems, Springer, 2001",
     homepage="https://github.com/camaramm/tennessee-eastman-profBraatz",
     forms=(
-        DataForm("npz", (DataFile("tep/tep_braatz.npz",
-                                  ("sha256:f71d9e968411038972c576b4511c7eacbf8e362054984270c910e0100cdaf13f",),
-                                  size=4866070),),
-                 "our lossless conversion: train_X, train_run, test_X, test_run, test_row, "
-                 "test_fault_active, var_names"),
-        DataForm("dat", tuple(DataFile(f"tep/{name}", (f"sha256:{sha}",), (_TEP_URL + name,))
-                              for name, sha in _TEP_DAT.items()),
-                 f"the 44 original whitespace-separated .dat files at commit {_TEP_COMMIT[:7]} "
-                 "(d00.dat is transposed)"),
+        DataForm(
+            "npz",
+            (
+                DataFile(
+                    "tep/tep_braatz.npz",
+                    ("sha256:f71d9e968411038972c576b4511c7eacbf8e362054984270c910e0100cdaf13f",),
+                    size=4866070,
+                ),
+            ),
+            "our lossless conversion: train_X, train_run, test_X, test_run, test_row, test_fault_active, var_names",
+        ),
+        DataForm(
+            "dat",
+            tuple(DataFile(f"tep/{name}", (f"sha256:{sha}",), (_TEP_URL + name,)) for name, sha in _TEP_DAT.items()),
+            f"the 44 original whitespace-separated .dat files at commit {_TEP_COMMIT[:7]} (d00.dat is transposed)",
+        ),
     ),
     how_to_get="copy tep/tep_braatz.npz from ../shared/data into data/tep/, or let the loader download the "
-               f"44 .dat files from GitHub camaramm/tennessee-eastman-profBraatz at commit {_TEP_COMMIT[:7]} "
-               "into data/tep/ (needs network access)",
+    f"44 .dat files from GitHub camaramm/tennessee-eastman-profBraatz at commit {_TEP_COMMIT[:7]} "
+    "into data/tep/ (needs network access)",
 )
 
 #: Every data set of the book, by name.

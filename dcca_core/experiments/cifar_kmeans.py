@@ -21,10 +21,25 @@ from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_
 from ..training import TrainHistory, fit_autoencoder
 from ..utils import Timer, keep_torch_threads, set_seed
 
-__all__ = ["subset_indices", "grey_features", "rgb_features", "l2_normalise", "cluster_quality",
-           "kmeans_vs_sklearn", "feature_space_table", "elbow_sweep", "nearest_to_centroids",
-           "between_group_share", "AETrainingResult", "train_sparse_ae", "reconstruct",
-           "plot_loss_curve", "plot_ae_panels", "plot_elbow", "plot_cluster_brightness"]
+__all__ = [
+    "subset_indices",
+    "grey_features",
+    "rgb_features",
+    "l2_normalise",
+    "cluster_quality",
+    "kmeans_vs_sklearn",
+    "feature_space_table",
+    "elbow_sweep",
+    "nearest_to_centroids",
+    "between_group_share",
+    "AETrainingResult",
+    "train_sparse_ae",
+    "reconstruct",
+    "plot_loss_curve",
+    "plot_ae_panels",
+    "plot_elbow",
+    "plot_cluster_brightness",
+]
 
 
 def subset_indices(n_total: int, n: int | None, seed: int) -> np.ndarray:
@@ -58,8 +73,15 @@ def l2_normalise(X: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), eps)
 
 
-def cluster_quality(X: np.ndarray, labels: np.ndarray, y: np.ndarray | None = None, *,
-                    silhouette_sample: int | None = None, seed: int = 0, device: str = "auto") -> dict[str, float]:
+def cluster_quality(
+    X: np.ndarray,
+    labels: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    silhouette_sample: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict[str, float]:
     """Silhouette, classic and centroid Dunn, and (with true labels) Hungarian accuracy and NMI."""
     out = {
         "silhouette": _silhouette(X, labels, silhouette_sample, seed, device),
@@ -82,8 +104,15 @@ def _fit_ours(X: np.ndarray, n_clusters: int, n_init: int, seed: int, device: st
     return km, t.seconds
 
 
-def kmeans_vs_sklearn(X: np.ndarray, n_clusters: int = 10, *, n_init: int = 1, seed: int = 0,
-                      device: str = "auto", silhouette_sample: int | None = None) -> tuple[KMeans, pd.DataFrame]:
+def kmeans_vs_sklearn(
+    X: np.ndarray,
+    n_clusters: int = 10,
+    *,
+    n_init: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+    silhouette_sample: int | None = None,
+) -> tuple[KMeans, pd.DataFrame]:
     """Fit our KMeans and sklearn's with the same k, init, n_init and seed; one row each.
 
     Columns: inertia, silhouette, iterations, seconds, and the ARI between the two labelings
@@ -98,15 +127,29 @@ def kmeans_vs_sklearn(X: np.ndarray, n_clusters: int = 10, *, n_init: int = 1, s
     agreement = float(adjusted_rand_score(ours.labels_, ref.labels_))
     rows = []
     for name, model, seconds in (("dcca_core", ours, t_ours), ("scikit-learn", ref, t.seconds)):
-        rows.append({"implementation": name, "inertia": float(model.inertia_),
-                     "silhouette": _silhouette(X, model.labels_, silhouette_sample, seed, device),
-                     "iterations": int(model.n_iter_), "seconds": seconds, "ARI vs other": agreement})
+        rows.append(
+            {
+                "implementation": name,
+                "inertia": float(model.inertia_),
+                "silhouette": _silhouette(X, model.labels_, silhouette_sample, seed, device),
+                "iterations": int(model.n_iter_),
+                "seconds": seconds,
+                "ARI vs other": agreement,
+            }
+        )
     return ours, pd.DataFrame(rows).set_index("implementation")
 
 
-def feature_space_table(spaces: dict[str, np.ndarray], y: np.ndarray, n_clusters: int = 10, *,
-                        n_init: int = 1, seed: int = 0, device: str = "auto",
-                        silhouette_sample: int | None = None) -> tuple[pd.DataFrame, dict[str, KMeans]]:
+def feature_space_table(
+    spaces: dict[str, np.ndarray],
+    y: np.ndarray,
+    n_clusters: int = 10,
+    *,
+    n_init: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+    silhouette_sample: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, KMeans]]:
     """KMeans in each feature space and its quality report, one row per space (plus the fits)."""
     rows, fits = [], {}
     for name, X in spaces.items():
@@ -119,8 +162,15 @@ def feature_space_table(spaces: dict[str, np.ndarray], y: np.ndarray, n_clusters
     return pd.DataFrame(rows).set_index("feature space"), fits
 
 
-def elbow_sweep(X: np.ndarray, ks: list[int] | range, *, n_init: int = 1, seed: int = 0, device: str = "auto",
-                silhouette_sample: int | None = None) -> pd.DataFrame:
+def elbow_sweep(
+    X: np.ndarray,
+    ks: list[int] | range,
+    *,
+    n_init: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+    silhouette_sample: int | None = None,
+) -> pd.DataFrame:
     """Inertia and silhouette of our KMeans for each k (the elbow plot's data)."""
     ks = [int(k) for k in ks]
     if not ks or min(ks) < 2:
@@ -128,8 +178,13 @@ def elbow_sweep(X: np.ndarray, ks: list[int] | range, *, n_init: int = 1, seed: 
     rows = []
     for k in ks:
         km, _ = _fit_ours(X, k, n_init, seed, device)
-        rows.append({"k": k, "inertia": float(km.inertia_),
-                     "silhouette": _silhouette(X, km.labels_, silhouette_sample, seed, device)})
+        rows.append(
+            {
+                "k": k,
+                "inertia": float(km.inertia_),
+                "silhouette": _silhouette(X, km.labels_, silhouette_sample, seed, device),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -143,7 +198,7 @@ def nearest_to_centroids(X: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         members = np.flatnonzero(labels == c)
         d = np.linalg.norm(X[members] - centre, axis=1)
         best = members[np.argsort(d, kind="stable")[:n_per_cluster]]
-        out[c, :len(best)] = best
+        out[c, : len(best)] = best
     return out
 
 
@@ -155,8 +210,7 @@ def between_group_share(values: np.ndarray, groups: np.ndarray) -> float:
     total = float(((values - values.mean()) ** 2).sum())
     if total == 0.0:
         raise ValueError("values are constant; the explained share is undefined")
-    between = sum(((groups == g).sum() * (values[groups == g].mean() - values.mean()) ** 2)
-                  for g in np.unique(groups))
+    between = sum(((groups == g).sum() * (values[groups == g].mean() - values.mean()) ** 2) for g in np.unique(groups))
     return float(between / total)
 
 
@@ -179,10 +233,20 @@ class AETrainingResult:
 TRAINING_CODE = ("dcca_core.training.loop", "dcca_core.models.sparse_conv_ae")
 
 
-def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: float = 1e-3,
-                    l1_weight: float = 1e-4, seed: int = 0, device: str = "auto",
-                    use_checkpoint: bool = True, progress: bool = True, threads: int | None = 1,
-                    config: SparseConvAEConfig | None = None) -> AETrainingResult:
+def train_sparse_ae(
+    X: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    l1_weight: float = 1e-4,
+    seed: int = 0,
+    device: str = "auto",
+    use_checkpoint: bool = True,
+    progress: bool = True,
+    threads: int | None = 1,
+    config: SparseConvAEConfig | None = None,
+) -> AETrainingResult:
     """Train the study's sparse conv-AE on grey images `X` (N, 32, 32) in [0, 1] with Adam and MSE + L1.
 
     With `use_checkpoint`, the weights are stored under a hash of everything that changes them
@@ -203,15 +267,35 @@ def train_sparse_ae(X: np.ndarray, *, epochs: int, batch_size: int = 32, lr: flo
     model = SparseConvAE(cfg)
     ckpt = None
     if use_checkpoint:
-        ckpt = Checkpointer("sparse_conv_ae", {"model": cfg.to_dict(), "data": array_fingerprint(X), "n": int(len(X)),
-                                               "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                                               "optimizer": "adam", "seed": seed},
-                            code=TRAINING_CODE)
+        ckpt = Checkpointer(
+            "sparse_conv_ae",
+            {
+                "model": cfg.to_dict(),
+                "data": array_fingerprint(X),
+                "n": int(len(X)),
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "lr": lr,
+                "optimizer": "adam",
+                "seed": seed,
+            },
+            code=TRAINING_CODE,
+        )
     resumed = ckpt is not None and ckpt.exists()
     with keep_torch_threads(threads):
-        history = fit_autoencoder(model, X[:, None], epochs=epochs, batch_size=batch_size, lr=lr,
-                                  loss_fn=sparse_ae_loss, device=device, seed=seed, checkpoint=ckpt,
-                                  desc="sparse conv-AE", progress=progress)
+        history = fit_autoencoder(
+            model,
+            X[:, None],
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            loss_fn=sparse_ae_loss,
+            device=device,
+            seed=seed,
+            checkpoint=ckpt,
+            desc="sparse conv-AE",
+            progress=progress,
+        )
     return AETrainingResult(model, history, resumed, str(ckpt.path) if ckpt is not None else None)
 
 
@@ -223,12 +307,15 @@ def reconstruct(model: SparseConvAE, X: np.ndarray, batch_size: int = 1024, devi
     dev = get_device(device)
     model.to(dev).eval()
     X = np.asarray(X, dtype=np.float32)
-    parts = [model(torch.from_numpy(X[i:i + batch_size, None]).to(dev))[0][:, 0].cpu().numpy()
-             for i in range(0, len(X), batch_size)]
+    parts = [
+        model(torch.from_numpy(X[i : i + batch_size, None]).to(dev))[0][:, 0].cpu().numpy()
+        for i in range(0, len(X), batch_size)
+    ]
     return np.concatenate(parts)
 
 
 # ---- chapter-specific figures -------------------------------------------------------------------
+
 
 def plot_loss_curve(history: TrainHistory, published: float | None = None):
     """Per-epoch loss (MSE + L1), its MSE part, and the study's final loss as a dashed line."""
@@ -253,8 +340,11 @@ def plot_ae_panels(originals: np.ndarray, reconstructions: np.ndarray, codes: np
     n = min(n, len(originals))
     side = int(round(np.sqrt(codes.shape[1])))
     fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.2), squeeze=False)
-    rows = (("original", originals, (0, 1)), ("reconstruction", reconstructions, (0, 1)),
-            ("8×8 code", codes.reshape(len(codes), side, side), None))
+    rows = (
+        ("original", originals, (0, 1)),
+        ("reconstruction", reconstructions, (0, 1)),
+        ("8×8 code", codes.reshape(len(codes), side, side), None),
+    )
     for r, (title, images, lim) in enumerate(rows):
         for i in range(n):
             ax = axes[r, i]
@@ -287,14 +377,17 @@ def plot_elbow(curves: dict[str, pd.DataFrame], k_marked: int | None = None):
     return fig
 
 
-def plot_cluster_brightness(brightness: np.ndarray, clusters: np.ndarray, classes: np.ndarray,
-                            class_names: list[str] | None = None):
+def plot_cluster_brightness(
+    brightness: np.ndarray, clusters: np.ndarray, classes: np.ndarray, class_names: list[str] | None = None
+):
     """Mean image brightness per cluster and per true class (box plots), side by side."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
-    panels = ((axes[0], np.asarray(clusters), None, "KMeans clusters (grey pixels)"),
-              (axes[1], np.asarray(classes), class_names, "true classes"))
+    panels = (
+        (axes[0], np.asarray(clusters), None, "KMeans clusters (grey pixels)"),
+        (axes[1], np.asarray(classes), class_names, "true classes"),
+    )
     for ax, groups, names, title in panels:
         order = sorted(np.unique(groups), key=lambda g: np.median(brightness[groups == g]))
         ax.boxplot([brightness[groups == g] for g in order], showfliers=False)

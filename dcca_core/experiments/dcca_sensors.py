@@ -34,8 +34,9 @@ false alarms on d00_te (a point on its ROC curve, equal for all methods).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,28 +52,72 @@ from ..models.dcca import DCCA, DCCAConfig
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
 from ..utils import progress_bar
 
-__all__ = ["METHODS", "METHOD_NAMES", "SCORE_NAMES", "KERNEL_GROUPS", "SensorSetup", "SkabSetup", "TepSetup", "SkabRun",
-           "SkabResult", "TepResult", "run_skab", "run_skab_experiment", "run_tep", "dcca_family",
-           "pointwise_detectors", "kernel_clusterings", "plot_kernel_distances", "plot_activation_maps",
-           "plot_detection_rates", "plot_losses", "SKAB_LEADERBOARD", "HARD_TEP_FAULTS", "over_seeds",
-           "mean_pm_std", "seed_metrics", "setup_dict"]
+__all__ = [
+    "METHODS",
+    "METHOD_NAMES",
+    "SCORE_NAMES",
+    "KERNEL_GROUPS",
+    "SensorSetup",
+    "SkabSetup",
+    "TepSetup",
+    "SkabRun",
+    "SkabResult",
+    "TepResult",
+    "run_skab",
+    "run_skab_experiment",
+    "run_tep",
+    "dcca_family",
+    "pointwise_detectors",
+    "kernel_clusterings",
+    "plot_kernel_distances",
+    "plot_activation_maps",
+    "plot_detection_rates",
+    "plot_losses",
+    "SKAB_LEADERBOARD",
+    "HARD_TEP_FAULTS",
+    "over_seeds",
+    "mean_pm_std",
+    "seed_metrics",
+    "setup_dict",
+]
 
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
-METHOD_NAMES = {"dcca": "DCCA (cluster)", "dcca_score": "DCCA (distance > limit)", "ae_kmeans": "AE + KMeans",
-                "ae_recon": "AE reconstruction", "iforest": "Isolation Forest", "pca_t2": "PCA T²",
-                "pca_q": "PCA Q", "pca_t2q": "PCA T²+Q", "flag_all": "flag everything"}
-SCORE_NAMES = {"dcca": "DCCA: distance to the normal centre", "ae_kmeans": "AE + KMeans: distance to the normal centre",
-               "ae_recon": "AE reconstruction error", "iforest": "Isolation Forest score", "pca_t2": "PCA T²",
-               "pca_q": "PCA Q", "pca_t2q": "PCA max(T²/limit, Q/limit)"}
+METHOD_NAMES = {
+    "dcca": "DCCA (cluster)",
+    "dcca_score": "DCCA (distance > limit)",
+    "ae_kmeans": "AE + KMeans",
+    "ae_recon": "AE reconstruction",
+    "iforest": "Isolation Forest",
+    "pca_t2": "PCA T²",
+    "pca_q": "PCA Q",
+    "pca_t2q": "PCA T²+Q",
+    "flag_all": "flag everything",
+}
+SCORE_NAMES = {
+    "dcca": "DCCA: distance to the normal centre",
+    "ae_kmeans": "AE + KMeans: distance to the normal centre",
+    "ae_recon": "AE reconstruction error",
+    "iforest": "Isolation Forest score",
+    "pca_t2": "PCA T²",
+    "pca_q": "PCA Q",
+    "pca_t2q": "PCA max(T²/limit, Q/limit)",
+}
 KERNEL_GROUPS = ("clustering", "all", "reconstruction")
 HARD_TEP_FAULTS = (3, 9, 15)
 
 # SKAB leaderboard, outlier detection (waico/SKAB README at commit b2c0d46): F1, FAR %, MAR %
 SKAB_LEADERBOARD = {
-    "Conv-AE": (0.78, 13.55, 28.02), "MSET": (0.78, 39.73, 14.13), "T-squared+Q (PCA)": (0.76, 26.62, 24.92),
-    "LSTM-AE": (0.74, 29.96, 25.92), "T-squared": (0.66, 19.21, 42.6), "LSTM-VAE": (0.56, 9.13, 55.03),
-    "Vanilla LSTM": (0.54, 12.54, 59.53), "Vanilla AE": (0.39, 2.59, 75.15), "MSCRED": (0.36, 49.94, 69.88),
-    "Isolation forest": (0.29, 2.56, 82.89)}
+    "Conv-AE": (0.78, 13.55, 28.02),
+    "MSET": (0.78, 39.73, 14.13),
+    "T-squared+Q (PCA)": (0.76, 26.62, 24.92),
+    "LSTM-AE": (0.74, 29.96, 25.92),
+    "T-squared": (0.66, 19.21, 42.6),
+    "LSTM-VAE": (0.56, 9.13, 55.03),
+    "Vanilla LSTM": (0.54, 12.54, 59.53),
+    "Vanilla AE": (0.39, 2.59, 75.15),
+    "MSCRED": (0.36, 49.94, 69.88),
+    "Isolation forest": (0.29, 2.56, 82.89),
+}
 
 
 @dataclass
@@ -80,8 +125,8 @@ class SensorSetup:
     """What both data sets share: windows, limits, the point-wise baselines and DCCA itself."""
 
     window: int = 32
-    train_stride: int = 1              # stride of the windows DCCA trains on (evaluation windows: stride 1)
-    threshold_quantile: float = 0.99   # limits of score-based detectors, from the reference windows' scores
+    train_stride: int = 1  # stride of the windows DCCA trains on (evaluation windows: stride 1)
+    threshold_quantile: float = 0.99  # limits of score-based detectors, from the reference windows' scores
     pca_components: float | int = 0.85
     pca_alpha: float = 0.99
     iforest_trees: int = 100
@@ -101,15 +146,15 @@ class SkabSetup(SensorSetup):
     """SKAB: which runs, and where the training part ends (the leaderboard uses 400 rows)."""
 
     train_rows: int = 400
-    experiments: Sequence[str] | None = None   # None → all 34 runs
+    experiments: Sequence[str] | None = None  # None → all 34 runs
 
 
 @dataclass
 class TepSetup(SensorSetup):
     """Tennessee Eastman: which fault runs and variables to use."""
 
-    faults: Sequence[int] | None = None        # None → faults 1..21 (the fault-free runs are always used)
-    variables: str = "all"                     # "all" 52, or "no_analysers" (XMEAS 1-22 + XMV 1-11, 33)
+    faults: Sequence[int] | None = None  # None → faults 1..21 (the fault-free runs are always used)
+    variables: str = "all"  # "all" 52, or "no_analysers" (XMEAS 1-22 + XMV 1-11, 33)
     far_operating_point: float = 0.05
 
 
@@ -121,8 +166,9 @@ def _quantile_limit(reference_scores: np.ndarray, q: float) -> float:
     return float(np.quantile(np.asarray(reference_scores, dtype=np.float64), q))
 
 
-def dcca_family(model: DCCA, X_eval: np.ndarray, X_reference: np.ndarray, quantile: float,
-                seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def dcca_family(
+    model: DCCA, X_eval: np.ndarray, X_reference: np.ndarray, quantile: float, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Window decisions and scores of DCCA and of its two autoencoder baselines on `X_eval`.
 
     Limits come from `X_reference` (windows assumed normal); the AE + KMeans baseline clusters the
@@ -146,8 +192,9 @@ def dcca_family(model: DCCA, X_eval: np.ndarray, X_reference: np.ndarray, quanti
     return decisions, scores
 
 
-def pointwise_detectors(X_reference: np.ndarray, X_eval: np.ndarray, setup: SensorSetup,
-                        seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def pointwise_detectors(
+    X_reference: np.ndarray, X_eval: np.ndarray, setup: SensorSetup, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Isolation Forest and PCA T²/Q fitted on reference rows (scaled), applied to every row of X_eval."""
     decisions, scores = {}, {}
     forest = IsolationForest(n_estimators=setup.iforest_trees, random_state=seed).fit(X_reference)
@@ -163,18 +210,24 @@ def pointwise_detectors(X_reference: np.ndarray, X_eval: np.ndarray, setup: Sens
     return decisions, scores
 
 
-def kernel_clusterings(model: DCCA, X_fit: np.ndarray, X_reference: np.ndarray, X_eval: np.ndarray,
-                       seed: int = 0) -> dict[str, np.ndarray]:
+def kernel_clusterings(
+    model: DCCA, X_fit: np.ndarray, X_reference: np.ndarray, X_eval: np.ndarray, seed: int = 0
+) -> dict[str, np.ndarray]:
     """KMeans (k=2) on the flattened last-layer activation maps of the clustering kernels, of all
     kernels and of the reconstruction kernels: fitted on `X_fit`, the cluster nearer the reference
     windows' mean map named normal, applied to `X_eval`. Returns 0/1 decisions per group."""
     maps_fit, maps_ref, maps_eval = model.features(X_fit), model.features(X_reference), model.features(X_eval)
-    groups = {"clustering": model.clustering_kernels_, "all": np.arange(model.model_.n_kernels),
-              "reconstruction": model.reconstruction_kernels_}
+    groups = {
+        "clustering": model.clustering_kernels_,
+        "all": np.arange(model.model_.n_kernels),
+        "reconstruction": model.reconstruction_kernels_,
+    }
     out = {}
     for name, kernels in groups.items():
-        def flat(maps: np.ndarray) -> np.ndarray:
+
+        def flat(maps: np.ndarray, kernels: np.ndarray = kernels) -> np.ndarray:
             return maps[:, kernels, :].reshape(len(maps), -1)
+
         km = KMeans(n_clusters=2, n_init=model.config.kmeans_n_init, random_state=seed, device=model.device)
         km.fit(flat(maps_fit))
         centers = np.asarray(km.cluster_centers_)
@@ -211,24 +264,34 @@ class SkabRun:
     point_decisions_all: np.ndarray | None = None
 
 
-def run_skab_experiment(key: str, frame: pd.DataFrame, channels: Sequence[str], setup: SkabSetup, *,
-                        seed: int = 0, device: str = "auto", keep_model: bool = False,
-                        checkpoint: bool = True) -> SkabRun:
+def run_skab_experiment(
+    key: str,
+    frame: pd.DataFrame,
+    channels: Sequence[str],
+    setup: SkabSetup,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    keep_model: bool = False,
+    checkpoint: bool = True,
+) -> SkabRun:
     """DCCA and every baseline on one SKAB run (see the module docstring for the protocol)."""
     n_train, L = setup.train_rows, setup.window
     if len(frame) <= n_train + 1 or n_train < L + 1:
-        raise ValueError(f"run {key} has {len(frame)} rows; need more than train_rows={n_train} "
-                         f"and train_rows > window={L}")
+        raise ValueError(
+            f"run {key} has {len(frame)} rows; need more than train_rows={n_train} and train_rows > window={L}"
+        )
     values = frame[list(channels)].to_numpy(dtype=np.float64)
     y = frame["anomaly"].to_numpy().astype(int)
     scaled = ChannelScaler().fit(values[:n_train]).transform(values)
     windows = sliding_windows(scaled, L)
     ends = window_ends(len(scaled), L)
     train_w = windows[ends < n_train]
-    fit_w = windows[::setup.train_stride]
+    fit_w = windows[:: setup.train_stride]
     name = "ch4-skab-" + key.replace("/", "-") if checkpoint else None
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name).fit(
-        fit_w, X_pretrain=train_w, X_reference=train_w)
+        fit_w, X_pretrain=train_w, X_reference=train_w
+    )
     win_dec, win_score = dcca_family(model, windows, train_w, setup.threshold_quantile, seed)
     test = slice(n_train, None)
     decisions = {m: windows_to_points(v, len(scaled), L)[test] for m, v in win_dec.items()}
@@ -274,8 +337,9 @@ class SkabResult:
             rows[f"{g} kernels"] = {"accuracy": acc, "F1": f1}
         return pd.DataFrame(rows).T
 
-    def roc_inputs(self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2q")
-                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def roc_inputs(
+        self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2q")
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         y = np.concatenate([r.y_test for r in self.runs])
         out = {}
         for m in methods:
@@ -307,8 +371,16 @@ class SkabResult:
         return kept[0]
 
 
-def run_skab(data: Any, setup: SkabSetup, *, seed: int = 0, device: str = "auto", showcase: str | None = None,
-             progress: bool = True, checkpoint: bool = True) -> SkabResult:
+def run_skab(
+    data: Any,
+    setup: SkabSetup,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    showcase: str | None = None,
+    progress: bool = True,
+    checkpoint: bool = True,
+) -> SkabResult:
     """`run_skab_experiment` over the chosen runs of `load_skab()`'s data; the `showcase` run (if any)
     keeps its fitted model and windows for the figures."""
     keys = list(setup.experiments) if setup.experiments is not None else list(data.experiments)
@@ -317,9 +389,19 @@ def run_skab(data: Any, setup: SkabSetup, *, seed: int = 0, device: str = "auto"
         raise ValueError(f"unknown SKAB runs {unknown}; valid keys look like {list(data.experiments)[:3]}")
     if showcase and showcase not in keys:
         raise ValueError(f"showcase run {showcase!r} is not among the chosen runs {keys}")
-    runs = [run_skab_experiment(k, data.experiments[k], data.channels, setup, seed=seed, device=device,
-                                keep_model=(k == showcase), checkpoint=checkpoint)
-            for k in progress_bar(keys, desc=f"SKAB runs (seed {seed})", enabled=progress)]
+    runs = [
+        run_skab_experiment(
+            k,
+            data.experiments[k],
+            data.channels,
+            setup,
+            seed=seed,
+            device=device,
+            keep_model=(k == showcase),
+            checkpoint=checkpoint,
+        )
+        for k in progress_bar(keys, desc=f"SKAB runs (seed {seed})", enabled=progress)
+    ]
     return SkabResult(setup, runs)
 
 
@@ -329,8 +411,10 @@ def over_seeds(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFra
         raise ValueError("need at least one table")
     stacked = np.stack([t.to_numpy(dtype=np.float64) for t in tables])
     index, columns = tables[0].index, tables[0].columns
-    return (pd.DataFrame(stacked.mean(axis=0), index=index, columns=columns),
-            pd.DataFrame(stacked.std(axis=0), index=index, columns=columns))
+    return (
+        pd.DataFrame(stacked.mean(axis=0), index=index, columns=columns),
+        pd.DataFrame(stacked.std(axis=0), index=index, columns=columns),
+    )
 
 
 def mean_pm_std(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
@@ -377,8 +461,12 @@ class TepResult:
 
     def detection_rate_table(self) -> pd.DataFrame:
         """Fault detection rate per fault (rows) and method (columns), limits from d00."""
-        return pd.DataFrame({METHOD_NAMES[m]: detection_rates(self.decisions[m], self.test_run, self.fault_active,
-                                                              self.faults) for m in METHODS})
+        return pd.DataFrame(
+            {
+                METHOD_NAMES[m]: detection_rates(self.decisions[m], self.test_run, self.fault_active, self.faults)
+                for m in METHODS
+            }
+        )
 
     def _at_far(self, m: str) -> tuple[dict[int, float], float]:
         """Detection rates at the threshold giving `far_operating_point` false alarms on d00_te."""
@@ -386,8 +474,10 @@ class TepResult:
         normal = (self.test_run == 0) & ~np.isnan(s)
         limit = float(np.quantile(s[normal], 1.0 - self.setup.far_operating_point))
         flags = np.where(np.isnan(s), np.nan, (s > limit).astype(float))
-        return (detection_rates(flags, self.test_run, self.fault_active, self.faults),
-                false_alarm_rate(flags, self.test_run == 0))
+        return (
+            detection_rates(flags, self.test_run, self.fault_active, self.faults),
+            false_alarm_rate(flags, self.test_run == 0),
+        )
 
     def table(self) -> pd.DataFrame:
         """Mean detection rate (all faults, and without 3, 9, 15) and false-alarm rates per method."""
@@ -399,12 +489,14 @@ class TepResult:
             fdr = detection_rates(self.decisions[m], self.test_run, self.fault_active, self.faults)
             fdr5, far5 = self._at_far(m)
             rows[METHOD_NAMES[m]] = {
-                "FDR mean": np.mean(list(fdr.values())), "FDR mean w/o 3,9,15": np.mean([fdr[f] for f in easy]),
+                "FDR mean": np.mean(list(fdr.values())),
+                "FDR mean w/o 3,9,15": np.mean([fdr[f] for f in easy]),
                 "FAR d00_te": false_alarm_rate(self.decisions[m], self.test_run == 0),
                 "FAR pre-fault": false_alarm_rate(self.decisions[m], pre_fault),
                 f"FDR mean @FAR {self.setup.far_operating_point:.0%}": np.mean(list(fdr5.values())),
                 f"FDR w/o 3,9,15 @FAR {self.setup.far_operating_point:.0%}": np.mean([fdr5[f] for f in easy]),
-                "AUC": _auc(y, self.scores[m])}
+                "AUC": _auc(y, self.scores[m]),
+            }
         return pd.DataFrame(rows).T
 
     def kernel_table(self) -> pd.DataFrame:
@@ -412,12 +504,15 @@ class TepResult:
         rows = {}
         for g in KERNEL_GROUPS:
             d = self.kernel_decisions[g]
-            rows[f"{g} kernels"] = {"accuracy": cluster_accuracy(self.window_y, d),
-                                    "F1": skab_scores(self.window_y, d)["f1"]}
+            rows[f"{g} kernels"] = {
+                "accuracy": cluster_accuracy(self.window_y, d),
+                "F1": skab_scores(self.window_y, d)["f1"],
+            }
         return pd.DataFrame(rows).T
 
-    def roc_inputs(self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q")
-                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def roc_inputs(
+        self, methods: Sequence[str] = ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q")
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {}
         for m in methods:
             s = self.scores[m]
@@ -446,11 +541,12 @@ class TepResult:
         return out
 
 
-TEP_NO_ANALYSERS = list(range(22)) + list(range(41, 52))   # XMEAS(1..22) and XMV(1..11)
+TEP_NO_ANALYSERS = list(range(22)) + list(range(41, 52))  # XMEAS(1..22) and XMV(1..11)
 
 
-def _tep_windows(X: np.ndarray, runs: np.ndarray, keep: Sequence[int], scaler: ChannelScaler, length: int,
-                 stride: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def _tep_windows(
+    X: np.ndarray, runs: np.ndarray, keep: Sequence[int], scaler: ChannelScaler, length: int, stride: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Windows inside each run (never across two runs), their run ids, and each run's row indices."""
     parts, ids, rows = [], [], []
     for r in keep:
@@ -462,8 +558,9 @@ def _tep_windows(X: np.ndarray, runs: np.ndarray, keep: Sequence[int], scaler: C
     return np.concatenate(parts), np.concatenate(ids), rows
 
 
-def run_tep(data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", checkpoint: bool = True,
-            progress: bool = False) -> TepResult:
+def run_tep(
+    data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", checkpoint: bool = True, progress: bool = False
+) -> TepResult:
     """DCCA and every baseline on the Tennessee Eastman data (see the module docstring);
     `progress` shows DCCA's per-epoch bars."""
     faults = list(setup.faults) if setup.faults is not None else list(range(1, 22))
@@ -482,7 +579,8 @@ def run_tep(data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", 
     test_w, test_w_run, test_rows = _tep_windows(test_X, data.test_run, runs, scaler, L, 1)
     name = f"ch4-tep-{setup.variables}" if checkpoint else None
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(
-        fit_w, X_reference=ref_w)
+        fit_w, X_reference=ref_w
+    )
     win_dec, win_score = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
     used = np.concatenate(test_rows)
     run_of, active = data.test_run[used], data.test_fault_active[used].astype(int)
@@ -493,7 +591,7 @@ def run_tep(data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", 
     def to_points(values: np.ndarray) -> np.ndarray:
         out = np.empty(offsets[-1])
         for i, rows in enumerate(test_rows):
-            out[offsets[i]:offsets[i + 1]] = windows_to_points(values[w_off[i]:w_off[i + 1]], len(rows), L)
+            out[offsets[i] : offsets[i + 1]] = windows_to_points(values[w_off[i] : w_off[i + 1]], len(rows), L)
         return out
 
     decisions = {m: to_points(v) for m, v in win_dec.items()}
@@ -504,11 +602,13 @@ def run_tep(data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", 
     for m in pt_dec:
         decisions[m] = np.where(undecided, np.nan, pt_dec[m].astype(float))
         scores[m] = np.where(undecided, np.nan, pt_score[m])
-    window_y = np.concatenate([window_labels(active[offsets[i]:offsets[i + 1]], L, 1, "last")
-                               for i in range(len(test_rows))])
+    window_y = np.concatenate(
+        [window_labels(active[offsets[i] : offsets[i + 1]], L, 1, "last") for i in range(len(test_rows))]
+    )
     kernels = kernel_clusterings(model, fit_w, ref_w, test_w, seed)
-    return TepResult(setup, faults, run_of, active, decisions, scores, window_y, test_w_run, kernels, model,
-                     fit_w, fit_run)
+    return TepResult(
+        setup, faults, run_of, active, decisions, scores, window_y, test_w_run, kernels, model, fit_w, fit_run
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -526,27 +626,36 @@ def plot_kernel_distances(model: DCCA) -> Figure:
     ax.set_xticks(np.arange(len(order)), [str(k) for k in order], fontsize=7, rotation=90)
     ax.set_xlabel("kernel of the last encoder layer (sorted by rank)")
     ax.set_ylabel("distance between\nthe two centres")
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color="tab:red", label="clustering kernels"),
-                       plt.Rectangle((0, 0), 1, 1, color="0.65", label="reconstruction kernels")],
-              frameon=False, fontsize=8)
+    ax.legend(
+        handles=[
+            plt.Rectangle((0, 0), 1, 1, color="tab:red", label="clustering kernels"),
+            plt.Rectangle((0, 0), 1, 1, color="0.65", label="reconstruction kernels"),
+        ],
+        frameon=False,
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig
 
 
-def plot_activation_maps(model: DCCA, X: np.ndarray, labels: np.ndarray, n_kernels: int = 2,
-                         n_windows: int = 40, seed: int = 0) -> Figure:
+def plot_activation_maps(
+    model: DCCA, X: np.ndarray, labels: np.ndarray, n_kernels: int = 2, n_windows: int = 40, seed: int = 0
+) -> Figure:
     """Activation maps of the top clustering kernels and of the lowest-ranked reconstruction kernels,
     for a sample of normal (grey) and anomalous (red) windows."""
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
-    picks = [rng.choice(np.flatnonzero(labels == c), size=min(n_windows, int((labels == c).sum())), replace=False)
-             for c in (0, 1) if (labels == c).any()]
+    picks = [
+        rng.choice(np.flatnonzero(labels == c), size=min(n_windows, int((labels == c).sum())), replace=False)
+        for c in (0, 1)
+        if (labels == c).any()
+    ]
     sample = np.concatenate(picks)
     maps = model.features(X[sample])
     order = np.argsort(model.kernel_ranks_)
     kernels = list(order[:n_kernels]) + list(order[-n_kernels:])
     fig, axes = plt.subplots(1, len(kernels), figsize=(3 * len(kernels), 2.6), sharey=False)
-    for ax, k in zip(np.atleast_1d(axes), kernels):
+    for ax, k in zip(np.atleast_1d(axes), kernels, strict=False):
         for i, idx in enumerate(sample):
             anomalous = labels[idx] == 1
             ax.plot(maps[i, k], color="tab:red" if anomalous else "0.5", alpha=0.35, lw=0.8)
@@ -554,15 +663,23 @@ def plot_activation_maps(model: DCCA, X: np.ndarray, labels: np.ndarray, n_kerne
         ax.set_title(f"kernel {k} ({kind}, rank {model.kernel_ranks_[k]})", fontsize=8)
         ax.set_xlabel("position in the map")
     np.atleast_1d(axes)[0].set_ylabel("activation")
-    fig.legend(handles=[plt.Line2D([], [], color="0.5", label="normal window"),
-                        plt.Line2D([], [], color="tab:red", label="anomalous window")],
-               loc="lower center", ncol=2, frameon=False, fontsize=8)
+    fig.legend(
+        handles=[
+            plt.Line2D([], [], color="0.5", label="normal window"),
+            plt.Line2D([], [], color="tab:red", label="anomalous window"),
+        ],
+        loc="lower center",
+        ncol=2,
+        frameon=False,
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
-def plot_detection_rates(result: TepResult, methods: Sequence[str] = ("dcca_score", "ae_recon", "pca_t2", "pca_q")
-                         ) -> Figure:
+def plot_detection_rates(
+    result: TepResult, methods: Sequence[str] = ("dcca_score", "ae_recon", "pca_t2", "pca_q")
+) -> Figure:
     """Fault detection rate per TEP fault, one bar per method (limits from d00)."""
     table = result.detection_rate_table()[[METHOD_NAMES[m] for m in methods]]
     fig, ax = plt.subplots(figsize=(11, 3.4))

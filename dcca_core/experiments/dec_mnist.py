@@ -15,14 +15,31 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoints import Checkpointer
+from ..training import encode
 from ..training.dec import CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory
 from ..training.sdae import PretrainResult, SDAEConfig, pretrain_sdae
-from ..training import encode
 from ..utils import keep_torch_threads, set_seed
 
-__all__ = ["PUBLISHED", "REFERENCE_ONLY", "METHODS", "PipelineConfig", "with_autoencoder", "PipelineRun",
-           "clusterer_checkpoint", "dec_scale", "load_images", "evaluate", "umap_gmm", "run_pipeline", "summarize",
-           "metrics_dict", "published_table", "confidence_extremes", "plot_pretraining", "plot_dec_progress"]
+__all__ = [
+    "PUBLISHED",
+    "REFERENCE_ONLY",
+    "METHODS",
+    "PipelineConfig",
+    "with_autoencoder",
+    "PipelineRun",
+    "clusterer_checkpoint",
+    "dec_scale",
+    "load_images",
+    "evaluate",
+    "umap_gmm",
+    "run_pipeline",
+    "summarize",
+    "metrics_dict",
+    "published_table",
+    "confidence_extremes",
+    "plot_pretraining",
+    "plot_dec_progress",
+]
 
 METHODS = ("kmeans_pixels", "ae_kmeans", "dec", "idec", "ae_umap")
 """Method keys, in the order the chapter reports them."""
@@ -51,6 +68,7 @@ REFERENCE_ONLY: dict[str, dict[str, Any]] = {
 # Data
 # ----------------------------------------------------------------------------------------------
 
+
 def dec_scale(images: np.ndarray) -> np.ndarray:
     """Flatten and scale so that (1/d)·‖x_i‖² ≈ 1 on average, the paper's normalisation (§4.1)."""
     x = np.asarray(images, dtype=np.float32).reshape(len(images), -1) / np.float32(255.0)
@@ -60,14 +78,16 @@ def dec_scale(images: np.ndarray) -> np.ndarray:
     return x * np.float32(1.0 / np.sqrt(mean_sq))
 
 
-def load_images(dataset: str = "mnist", n_samples: int | None = None,
-                subset_seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_images(
+    dataset: str = "mnist", n_samples: int | None = None, subset_seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images uint8 (N,28,28), labels, indices into the 70,000) for "mnist" or "fashion_mnist".
 
     `n_samples=None` keeps all 70,000 (train + test, the paper's protocol); otherwise a fixed random
     subset (sorted indices, `subset_seed`) is drawn for smoke runs.
     """
     from ..data import load_fashion_mnist, load_mnist
+
     loaders = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
     if dataset not in loaders:
         raise ValueError(f"dataset must be one of {sorted(loaders)}, got {dataset!r}")
@@ -86,22 +106,40 @@ def load_images(dataset: str = "mnist", n_samples: int | None = None,
 # Evaluation and the N2D baseline
 # ----------------------------------------------------------------------------------------------
 
+
 def evaluate(y_true: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Unsupervised accuracy (Hungarian matching), NMI and ARI of a clustering."""
     from ..metrics import ari, cluster_accuracy, nmi
-    return {"accuracy": float(cluster_accuracy(y_true, labels)), "nmi": float(nmi(y_true, labels)),
-            "ari": float(ari(y_true, labels))}
+
+    return {
+        "accuracy": float(cluster_accuracy(y_true, labels)),
+        "nmi": float(nmi(y_true, labels)),
+        "ari": float(ari(y_true, labels)),
+    }
 
 
-def umap_gmm(Z: np.ndarray, n_clusters: int, *, n_neighbors: int = 20, min_dist: float = 0.0,
-             n_components: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def umap_gmm(
+    Z: np.ndarray,
+    n_clusters: int,
+    *,
+    n_neighbors: int = 20,
+    min_dist: float = 0.0,
+    n_components: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """N2D (McConville et al. 2020): UMAP of the autoencoder embedding, then a full-covariance
     Gaussian mixture. Returns (labels, the UMAP manifold)."""
     import umap
     from sklearn.mixture import GaussianMixture
+
     with keep_torch_threads():
-        manifold = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_components=n_components or n_clusters,
-                             metric="euclidean", random_state=seed).fit_transform(Z)
+        manifold = umap.UMAP(
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            n_components=n_components or n_clusters,
+            metric="euclidean",
+            random_state=seed,
+        ).fit_transform(Z)
     gmm = GaussianMixture(n_clusters, covariance_type="full", random_state=seed).fit(manifold)
     return gmm.predict(manifold), manifold
 
@@ -109,6 +147,7 @@ def umap_gmm(Z: np.ndarray, n_clusters: int, *, n_neighbors: int = 20, min_dist:
 # ----------------------------------------------------------------------------------------------
 # The pipeline
 # ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class PipelineConfig:
@@ -171,7 +210,7 @@ class _Stage:
     def __init__(self, seconds: dict[str, float], cpu: dict[str, float], name: str) -> None:
         self.seconds, self.cpu, self.name = seconds, cpu, name
 
-    def __enter__(self) -> "_Stage":
+    def __enter__(self) -> _Stage:
         self.t0, self.c0 = time.perf_counter(), time.process_time()
         return self
 
@@ -180,18 +219,29 @@ class _Stage:
         self.cpu[self.name] = time.process_time() - self.c0
 
 
-def clusterer_checkpoint(kind: str, dataset: str, pretrain: PretrainResult, config: DECConfig,
-                         seed: int) -> Checkpointer:
+def clusterer_checkpoint(
+    kind: str, dataset: str, pretrain: PretrainResult, config: DECConfig, seed: int
+) -> Checkpointer:
     """Where the chapter keeps a finished or interrupted DEC/IDEC phase ("dec" or "idec"), keyed by
     the autoencoder it starts from, its config and the seed; studies reuse the same key."""
-    return Checkpointer(f"{kind}-{dataset.replace('_', '')}",
-                        {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)},
-                        code=CLUSTERING_CODE)
+    return Checkpointer(
+        f"{kind}-{dataset.replace('_', '')}",
+        {"autoencoder": pretrain.checkpoint_key, "dec": asdict(config), "seed": int(seed)},
+        code=CLUSTERING_CODE,
+    )
 
 
-def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | None = None, *,
-                 dataset: str = "mnist", seed: int = 0, device: str = "auto",
-                 progress: bool = True, log: Any = print) -> PipelineRun:
+def run_pipeline(
+    images: np.ndarray,
+    y: np.ndarray,
+    config: PipelineConfig | None = None,
+    *,
+    dataset: str = "mnist",
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    log: Any = print,
+) -> PipelineRun:
     """KMeans on pixels → SDAE pretraining → AE+KMeans → DEC → IDEC → AE+UMAP+GMM, for one seed.
 
     Pretrained autoencoders and the DEC/IDEC phases are checkpointed (reused when finished,
@@ -215,42 +265,71 @@ def run_pipeline(images: np.ndarray, y: np.ndarray, config: PipelineConfig | Non
     say = log or (lambda *_: None)
 
     with _Stage(seconds, cpu, "kmeans_pixels"):
-        labels["kmeans_pixels"] = np.asarray(KMeans(k, n_init=config.kmeans_n_init, random_state=seed,
-                                                    device=device).fit(X).labels_)
+        labels["kmeans_pixels"] = np.asarray(
+            KMeans(k, n_init=config.kmeans_n_init, random_state=seed, device=device).fit(X).labels_
+        )
     say(f"[seed {seed}] KMeans on pixels: {seconds['kmeans_pixels']:.0f} s")
     with _Stage(seconds, cpu, "pretrain"):
-        pretrain = pretrain_sdae(X, config.sdae, seed=seed, device=device, name=f"sdae-{dataset.replace('_', '')}",
-                                 progress=progress)
-    say(f"[seed {seed}] autoencoder {'reused from checkpoint' if pretrain.reused else 'trained'} "
-        f"({pretrain.checkpoint_key}): {seconds['pretrain']:.0f} s")
+        pretrain = pretrain_sdae(
+            X, config.sdae, seed=seed, device=device, name=f"sdae-{dataset.replace('_', '')}", progress=progress
+        )
+    say(
+        f"[seed {seed}] autoencoder {'reused from checkpoint' if pretrain.reused else 'trained'} "
+        f"({pretrain.checkpoint_key}): {seconds['pretrain']:.0f} s"
+    )
     with _Stage(seconds, cpu, "ae_kmeans"):
         Z = encode(pretrain.model, X, device=device)
-        labels["ae_kmeans"] = np.asarray(KMeans(k, n_init=config.kmeans_n_init, random_state=seed,
-                                                device=device).fit(Z).labels_)
+        labels["ae_kmeans"] = np.asarray(
+            KMeans(k, n_init=config.kmeans_n_init, random_state=seed, device=device).fit(Z).labels_
+        )
     fitted = {}
     for kind, dec_config in (("dec", config.dec), ("idec", config.idec)):
         with _Stage(seconds, cpu, kind):
-            model = DECClusterer(pretrain.model, dec_config, random_state=seed, device=device, progress=progress,
-                                 checkpoint=clusterer_checkpoint(kind, dataset, pretrain, dec_config, seed))
+            model = DECClusterer(
+                pretrain.model,
+                dec_config,
+                random_state=seed,
+                device=device,
+                progress=progress,
+                checkpoint=clusterer_checkpoint(kind, dataset, pretrain, dec_config, seed),
+            )
             fitted[kind] = model.fit(X, y)
             labels[kind] = model.labels_
         h = model.history_
         reused = " (reused from checkpoint)" if h.resumed_from_iter == h.n_iter else ""
-        say(f"[seed {seed}] {kind.upper()}: {h.n_iter} iterations, "
-            f"{'converged' if h.converged else 'stopped at max_iter'}{reused}: {seconds[kind]:.0f} s")
+        say(
+            f"[seed {seed}] {kind.upper()}: {h.n_iter} iterations, "
+            f"{'converged' if h.converged else 'stopped at max_iter'}{reused}: {seconds[kind]:.0f} s"
+        )
     with _Stage(seconds, cpu, "ae_umap"):
-        labels["ae_umap"], manifold = umap_gmm(Z, k, n_neighbors=config.umap_neighbors,
-                                               min_dist=config.umap_min_dist, seed=seed)
+        labels["ae_umap"], manifold = umap_gmm(
+            Z, k, n_neighbors=config.umap_neighbors, min_dist=config.umap_min_dist, seed=seed
+        )
     say(f"[seed {seed}] AE+UMAP+GMM: {seconds['ae_umap']:.0f} s")
     metrics = {m: evaluate(y, labels[m]) for m in METHODS}
     dec = fitted["dec"]
-    return PipelineRun(dataset, seed, y, labels, metrics, pretrain, Z, dec, fitted["idec"], dec.transform(X),
-                       dec.predict_proba(X), manifold, seconds, cpu)
+    return PipelineRun(
+        dataset,
+        seed,
+        y,
+        labels,
+        metrics,
+        pretrain,
+        Z,
+        dec,
+        fitted["idec"],
+        dec.transform(X),
+        dec.predict_proba(X),
+        manifold,
+        seconds,
+        cpu,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # Tables
 # ----------------------------------------------------------------------------------------------
+
 
 def summarize(runs: list[PipelineRun]) -> pd.DataFrame:
     """Mean and standard deviation over seeds, one row per method, columns metric_mean/metric_std."""
@@ -279,21 +358,32 @@ def metrics_dict(runs: list[PipelineRun], prefix: str = "") -> dict[str, float]:
     return out
 
 
-def published_table(metrics: dict[str, float], published: dict[str, dict[str, Any]],
-                    reference_only: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+def published_table(
+    metrics: dict[str, float],
+    published: dict[str, dict[str, Any]],
+    reference_only: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
     """Ours vs published, one row per published metric (ours blank for reference-only methods)."""
     rows = []
     for key, pub in {**published, **(reference_only or {})}.items():
         ours = metrics.get(key)
-        rows.append({"metric": key, "ours": ours, "ours_std": metrics.get(f"{key}_std"),
-                     "published": pub["value"], "difference": None if ours is None else ours - pub["value"],
-                     "source": pub["source"]})
+        rows.append(
+            {
+                "metric": key,
+                "ours": ours,
+                "ours_std": metrics.get(f"{key}_std"),
+                "published": pub["value"],
+                "difference": None if ours is None else ours - pub["value"],
+                "source": pub["source"],
+            }
+        )
     return pd.DataFrame(rows).set_index("metric")
 
 
 # ----------------------------------------------------------------------------------------------
 # Figures specific to this chapter
 # ----------------------------------------------------------------------------------------------
+
 
 def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Per cluster, its `n_per_cluster` most confident members then its `n_per_cluster` least
@@ -312,7 +402,7 @@ def confidence_extremes(q: np.ndarray, n_per_cluster: int = 5) -> tuple[np.ndarr
     for j in range(q.shape[1]):
         members = np.flatnonzero(assigned == j)
         order = members[np.argsort(-conf[members], kind="stable")]
-        chosen = np.concatenate([order[:n_per_cluster], order[max(n_per_cluster, len(order) - n_per_cluster):]])
+        chosen = np.concatenate([order[:n_per_cluster], order[max(n_per_cluster, len(order) - n_per_cluster) :]])
         idx.extend(chosen.tolist())
         cluster.extend([j] * len(chosen))
     return np.asarray(idx, dtype=int), np.asarray(cluster, dtype=int)
@@ -334,8 +424,11 @@ def plot_pretraining(pretrain: PretrainResult):
         axes[0].legend(fontsize=8)
     ft = pretrain.finetune_history.epoch_loss
     axes[-1].plot(np.arange(1, len(ft) + 1), ft, marker="o", color="C4")
-    axes[-1].set(title="End-to-end fine-tuning" if layers else "End-to-end training (no layer-wise stage)",
-                 xlabel="epoch", ylabel="MSE")
+    axes[-1].set(
+        title="End-to-end fine-tuning" if layers else "End-to-end training (no layer-wise stage)",
+        xlabel="epoch",
+        ylabel="MSE",
+    )
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
@@ -353,8 +446,7 @@ def plot_dec_progress(histories: dict[str, DECHistory], tol: float | None = None
         axes[1].plot(h.iteration[1:], h.delta_label[1:], marker=".", label=name)
         axes[2].plot(h.iteration[1:], h.kl, marker=".", label=name)
     axes[0].set(title="Accuracy at each target update", xlabel="iteration", ylabel="accuracy")
-    axes[1].set(title="Assignments changed since last update", xlabel="iteration", ylabel="fraction",
-                yscale="log")
+    axes[1].set(title="Assignments changed since last update", xlabel="iteration", ylabel="fraction", yscale="log")
     if tol is not None:
         axes[1].axhline(tol, color="k", ls="--", lw=1, label=f"tol = {tol:g}")
     axes[2].set(title="KL(P‖Q), mean over each block of T iterations", xlabel="iteration", ylabel="KL")

@@ -15,8 +15,9 @@ everything that changes the weights (model, optimiser settings, seed and a finge
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,33 @@ from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
 from ..utils import set_seed
 
 __all__ = [
-    "AEConfig", "ClusteringResult", "AnomalyRun", "SCORE_NAMES", "PROTOCOLS", "PUBLISHED",
-    "scale_images", "TRAINING_CODE", "stratified_subset", "build_autoencoder", "train_autoencoder",
-    "kmeans_on_codes", "clustering_experiment", "training_length_curve", "plot_training_length",
-    "training_log", "length_metrics", "anomaly_split", "anomaly_run", "anomaly_protocol",
-    "auc_table", "clustering_table", "clustering_metrics", "anomaly_metrics", "extreme_indices",
-    "plot_auc_bars", "plot_extremes",
+    "AEConfig",
+    "ClusteringResult",
+    "AnomalyRun",
+    "SCORE_NAMES",
+    "PROTOCOLS",
+    "PUBLISHED",
+    "scale_images",
+    "TRAINING_CODE",
+    "stratified_subset",
+    "build_autoencoder",
+    "train_autoencoder",
+    "kmeans_on_codes",
+    "clustering_experiment",
+    "training_length_curve",
+    "plot_training_length",
+    "training_log",
+    "length_metrics",
+    "anomaly_split",
+    "anomaly_run",
+    "anomaly_protocol",
+    "auc_table",
+    "clustering_table",
+    "clustering_metrics",
+    "anomaly_metrics",
+    "extreme_indices",
+    "plot_auc_bars",
+    "plot_extremes",
 ]
 
 ARCHS = ("conv", "dense")
@@ -60,16 +82,24 @@ PUBLISHED: dict[str, dict[str, Any]] = {
     "acc_cae_layer": {"value": 0.7083, "source": "Aytekin et al. 2018, Table III (layer norm, MNIST)"},
     "auc_recon": {"value": 0.672, "source": "Aytekin et al. 2018, Table IV (reconstruction error, mean of 10)"},
     "auc_cae_cluster": {"value": 0.789, "source": "Aytekin et al. 2018, Table IV (CAE cluster score, mean of 10)"},
-    "auc_cae_l2_cluster": {"value": 0.908,
-                           "source": "Aytekin et al. 2018, Table IV (CAE-l2 cluster score, mean of 10)"},
-    "oneclass_auc_cae_l2_cluster": {"value": 0.948,
-                                    "source": "Ruff et al. 2018, Table 1 (one-class Deep SVDD, MNIST mean of 10; "
-                                              "a different method, shown for the protocol)"},
+    "auc_cae_l2_cluster": {
+        "value": 0.908,
+        "source": "Aytekin et al. 2018, Table IV (CAE-l2 cluster score, mean of 10)",
+    },
+    "oneclass_auc_cae_l2_cluster": {
+        "value": 0.948,
+        "source": "Ruff et al. 2018, Table 1 (one-class Deep SVDD, MNIST mean of 10; "
+        "a different method, shown for the protocol)",
+    },
 }
 
 # anomaly metric name → key of AnomalyRun.auc it averages
-_ANOMALY_METRICS = {"auc_cae_l2_cluster": "cluster_l2", "auc_cae_cluster": "cluster_plain",
-                    "auc_recon": "recon_l2", "auc_recon_plain": "recon_plain"}
+_ANOMALY_METRICS = {
+    "auc_cae_l2_cluster": "cluster_l2",
+    "auc_cae_cluster": "cluster_plain",
+    "auc_recon": "recon_l2",
+    "auc_recon_plain": "recon_plain",
+}
 
 
 @dataclass(frozen=True)
@@ -142,8 +172,12 @@ def scale_images(images: Any) -> np.ndarray:
 
 
 # The modules whose source trains chapter 3's models: their fingerprint is part of each checkpoint key.
-TRAINING_CODE = ("dcca_core.training.loop", "dcca_core.models.conv_autoencoders", "dcca_core.models.autoencoders",
-                 "dcca_core.models.bottleneck")
+TRAINING_CODE = (
+    "dcca_core.training.loop",
+    "dcca_core.models.conv_autoencoders",
+    "dcca_core.models.autoencoders",
+    "dcca_core.models.bottleneck",
+)
 
 
 def build_autoencoder(cfg: AEConfig, input_shape: tuple[int, ...] = (28, 28)) -> nn.Module:
@@ -163,14 +197,25 @@ SNAPSHOT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 150, 200)
 def checkpoint_for(X: np.ndarray, cfg: AEConfig) -> Checkpointer:
     """The checkpoint of `cfg` trained on X. Its key leaves out the epoch count: a longer run extends
     a shorter one (each epoch reseeds, so the weights equal training that long from scratch)."""
-    key = {"chapter": "03_l2_autoencoder", **{k: v for k, v in asdict(cfg).items() if k != "epochs"},
-           "data": array_fingerprint(X), "n": int(len(X))}
+    key = {
+        "chapter": "03_l2_autoencoder",
+        **{k: v for k, v in asdict(cfg).items() if k != "epochs"},
+        "data": array_fingerprint(X),
+        "n": int(len(X)),
+    }
     return Checkpointer(f"l2ae-{cfg.label}", key, code=TRAINING_CODE)
 
 
-def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", progress: bool = True,
-                      checkpoint: bool = True, desc: str = "",
-                      snapshot_epochs: Iterable[int] = SNAPSHOT_EPOCHS) -> tuple[nn.Module, TrainHistory]:
+def train_autoencoder(
+    X: np.ndarray,
+    cfg: AEConfig,
+    *,
+    device: str = "auto",
+    progress: bool = True,
+    checkpoint: bool = True,
+    desc: str = "",
+    snapshot_epochs: Iterable[int] = SNAPSHOT_EPOCHS,
+) -> tuple[nn.Module, TrainHistory]:
     """Seed, build and train an autoencoder on X (float, [0, 1]) for `cfg.epochs`; reuse a checkpoint.
 
     A checkpoint of the same config that has trained fewer epochs is extended; one that trained more
@@ -180,22 +225,39 @@ def train_autoencoder(X: np.ndarray, cfg: AEConfig, *, device: str = "auto", pro
     set_seed(cfg.seed)
     model = build_autoencoder(cfg, X.shape[1:])
     ckpt = checkpoint_for(X, cfg) if checkpoint else None
-    history = fit_autoencoder(model, X, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                              device=device, seed=cfg.seed, checkpoint=ckpt, desc=desc or cfg.label,
-                              progress=progress, precision=cfg.precision,
-                              channels_last=cfg.arch == "conv" and cfg.precision == "bf16",
-                              snapshot_epochs=snapshot_epochs)
+    history = fit_autoencoder(
+        model,
+        X,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        device=device,
+        seed=cfg.seed,
+        checkpoint=ckpt,
+        desc=desc or cfg.label,
+        progress=progress,
+        precision=cfg.precision,
+        channels_last=cfg.arch == "conv" and cfg.precision == "bf16",
+        snapshot_epochs=snapshot_epochs,
+    )
     return model, history
 
 
-def kmeans_on_codes(codes: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10,
-                    device: str = "auto") -> KMeans:
+def kmeans_on_codes(codes: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10, device: str = "auto") -> KMeans:
     """Our KMeans (k-means++, best of `n_init`) fitted on the codes."""
     return KMeans(k, n_init=n_init, random_state=seed, device=device).fit(codes)
 
 
-def clustering_experiment(X: np.ndarray, y: np.ndarray, cfg: AEConfig, *, n_clusters: int = 10,
-                          n_init: int = 10, device: str = "auto", progress: bool = True) -> ClusteringResult:
+def clustering_experiment(
+    X: np.ndarray,
+    y: np.ndarray,
+    cfg: AEConfig,
+    *,
+    n_clusters: int = 10,
+    n_init: int = 10,
+    device: str = "auto",
+    progress: bool = True,
+) -> ClusteringResult:
     """Train the autoencoder on X, k-means on its codes, accuracy (Hungarian) and NMI against y."""
     y = np.asarray(y)
     if len(y) != len(X):
@@ -204,13 +266,29 @@ def clustering_experiment(X: np.ndarray, y: np.ndarray, cfg: AEConfig, *, n_clus
     codes = encode(model, X, device=device)
     km = kmeans_on_codes(codes, n_clusters, seed=cfg.seed, n_init=n_init, device=device)
     clusters = km.labels_
-    return ClusteringResult(cfg, float(cluster_accuracy(y, clusters)), float(nmi(y, clusters)), codes,
-                            clusters, km.cluster_centers_, history, model)
+    return ClusteringResult(
+        cfg,
+        float(cluster_accuracy(y, clusters)),
+        float(nmi(y, clusters)),
+        codes,
+        clusters,
+        km.cluster_centers_,
+        history,
+        model,
+    )
 
 
-def training_length_curve(X: np.ndarray, y: np.ndarray, cfg: AEConfig, eval_epochs: Iterable[int], *,
-                          n_clusters: int = 10, n_init: int = 10, device: str = "auto",
-                          progress: bool = True) -> pd.DataFrame:
+def training_length_curve(
+    X: np.ndarray,
+    y: np.ndarray,
+    cfg: AEConfig,
+    eval_epochs: Iterable[int],
+    *,
+    n_clusters: int = 10,
+    n_init: int = 10,
+    device: str = "auto",
+    progress: bool = True,
+) -> pd.DataFrame:
     """Accuracy and NMI of k-means on the codes after each epoch in `eval_epochs`, from one training
     run of `cfg` lasting max(eval_epochs) epochs (`cfg.epochs` is ignored).
 
@@ -229,22 +307,32 @@ def training_length_curve(X: np.ndarray, y: np.ndarray, cfg: AEConfig, eval_epoc
     X = np.asarray(X, dtype=np.float32)
     cfg = replace(cfg, epochs=epochs[-1])
     snapshots = sorted(set(SNAPSHOT_EPOCHS) | set(epochs))
-    _, longest = train_autoencoder(X, cfg, device=device, progress=progress, desc=f"{cfg.label} (length study)",
-                                   snapshot_epochs=snapshots)
+    _, longest = train_autoencoder(
+        X, cfg, device=device, progress=progress, desc=f"{cfg.label} (length study)", snapshot_epochs=snapshots
+    )
     rows = []
     for e in epochs:
-        model, history = train_autoencoder(X, replace(cfg, epochs=e), device=device, progress=False,
-                                           snapshot_epochs=snapshots)  # the snapshot after epoch e
-        clusters = kmeans_on_codes(encode(model, X, device=device), n_clusters, seed=cfg.seed, n_init=n_init,
-                                   device=device).labels_
-        rows.append({"model": cfg.label, "epoch": e, "loss": history.epoch_loss[e - 1],
-                     "acc": float(cluster_accuracy(y, clusters)), "nmi": float(nmi(y, clusters)),
-                     "seconds": history.seconds, "reused": _reused(longest, cfg.epochs)})
+        model, history = train_autoencoder(
+            X, replace(cfg, epochs=e), device=device, progress=False, snapshot_epochs=snapshots
+        )  # the snapshot after epoch e
+        clusters = kmeans_on_codes(
+            encode(model, X, device=device), n_clusters, seed=cfg.seed, n_init=n_init, device=device
+        ).labels_
+        rows.append(
+            {
+                "model": cfg.label,
+                "epoch": e,
+                "loss": history.epoch_loss[e - 1],
+                "acc": float(cluster_accuracy(y, clusters)),
+                "nmi": float(nmi(y, clusters)),
+                "seconds": history.seconds,
+                "reused": _reused(longest, cfg.epochs),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | None = None,
-                         title: str = "") -> Any:
+def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | None = None, title: str = "") -> Any:
     """k-means accuracy against training epochs, one line per model; dashed: published accuracy."""
     import matplotlib.pyplot as plt
 
@@ -262,9 +350,16 @@ def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | N
     return fig
 
 
-def anomaly_split(y_train: np.ndarray, y_test: np.ndarray, digit: int, protocol: str = "paper", *,
-                  max_train: int | None = None, contamination: float = 0.0,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def anomaly_split(
+    y_train: np.ndarray,
+    y_test: np.ndarray,
+    digit: int,
+    protocol: str = "paper",
+    *,
+    max_train: int | None = None,
+    contamination: float = 0.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """(indices of the training images to use, boolean anomaly mask over the test set).
 
     "paper" (Aytekin et al.): train on every class but `digit`; the test images of `digit` are the
@@ -315,15 +410,28 @@ def stratified_subset(y: np.ndarray, n: int | None, seed: int = 0) -> np.ndarray
     return np.sort(np.concatenate(picks))
 
 
-def anomaly_run(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, digit: int,
-                cfg: AEConfig, *, protocol: str = "paper", k: int | None = None, max_train: int | None = None,
-                contamination: float = 0.0, n_init: int = 10, device: str = "auto",
-                progress: bool = True) -> AnomalyRun:
+def anomaly_run(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    digit: int,
+    cfg: AEConfig,
+    *,
+    protocol: str = "paper",
+    k: int | None = None,
+    max_train: int | None = None,
+    contamination: float = 0.0,
+    n_init: int = 10,
+    device: str = "auto",
+    progress: bool = True,
+) -> AnomalyRun:
     """One digit: train a plain and an l2 autoencoder on the protocol's training images, k-means with
     k clusters on each model's training codes (default k = 9 for "paper", 1 for "one_class"), and
     score every test image four ways (see `SCORE_NAMES`; higher = more anomalous)."""
-    idx, is_anomaly = anomaly_split(y_train, y_test, digit, protocol, max_train=max_train,
-                                    contamination=contamination, seed=cfg.seed)
+    idx, is_anomaly = anomaly_split(
+        y_train, y_test, digit, protocol, max_train=max_train, contamination=contamination, seed=cfg.seed
+    )
     if not is_anomaly.any() or is_anomaly.all():
         raise ValueError(f"digit {digit}: the test set needs both normal and anomalous images")
     k = (9 if protocol == "paper" else 1) if k is None else int(k)
@@ -332,19 +440,26 @@ def anomaly_run(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
     histories = []
     for norm, tag in ((None, "plain"), ("l2", "l2")):
         run_cfg = replace(cfg, bottleneck_norm=norm)
-        model, history = train_autoencoder(X, run_cfg, device=device, progress=progress,
-                                           desc=f"{run_cfg.label} {protocol} digit {digit}")
+        model, history = train_autoencoder(
+            X, run_cfg, device=device, progress=progress, desc=f"{run_cfg.label} {protocol} digit {digit}"
+        )
         histories.append(history)
         km = kmeans_on_codes(encode(model, X, device=device), k, seed=cfg.seed, n_init=n_init, device=device)
         errors, test_codes = reconstruction_errors(model, x_test, device=device, return_codes=True)
         # eq. 3 on the codes the model produces: E_c(I) for CAE-l2, the raw E(I) for the plain CAE
-        scores[f"cluster_{tag}"] = cluster_anomaly_score(test_codes, km.cluster_centers_,
-                                                         normalize_codes=norm == "l2")
+        scores[f"cluster_{tag}"] = cluster_anomaly_score(test_codes, km.cluster_centers_, normalize_codes=norm == "l2")
         scores[f"recon_{tag}"] = errors
     auc = {name: float(roc_auc(is_anomaly.astype(int), s)) for name, s in scores.items()}
-    return AnomalyRun(int(digit), protocol, is_anomaly, scores, auc, n_train=int(len(idx)),
-                      train_seconds=sum(h.seconds for h in histories),
-                      reused=all(_reused(h, cfg.epochs) for h in histories))
+    return AnomalyRun(
+        int(digit),
+        protocol,
+        is_anomaly,
+        scores,
+        auc,
+        n_train=int(len(idx)),
+        train_seconds=sum(h.seconds for h in histories),
+        reused=all(_reused(h, cfg.epochs) for h in histories),
+    )
 
 
 def _reused(history: TrainHistory, epochs: int) -> bool:
@@ -381,8 +496,15 @@ def length_metrics(curve: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def anomaly_protocol(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                     digits: Iterable[int], cfg: AEConfig, **kwargs: Any) -> list[AnomalyRun]:
+def anomaly_protocol(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    digits: Iterable[int],
+    cfg: AEConfig,
+    **kwargs: Any,
+) -> list[AnomalyRun]:
     """`anomaly_run` for each digit in `digits` (same settings for all)."""
     return [anomaly_run(x_train, y_train, x_test, y_test, int(d), cfg, **kwargs) for d in digits]
 
@@ -404,9 +526,15 @@ def _slug(label: str) -> str:
 
 def clustering_table(results: list[ClusteringResult]) -> pd.DataFrame:
     """One row per model (AE, AE-l2, CAE, ...): accuracy, NMI, final training loss, epochs."""
-    rows = {r.config.label: {"acc": r.acc, "nmi": r.nmi,
-                             "final_loss": r.history.epoch_loss[-1] if r.history.epoch_loss else float("nan"),
-                             "epochs": r.config.epochs} for r in results}
+    rows = {
+        r.config.label: {
+            "acc": r.acc,
+            "nmi": r.nmi,
+            "final_loss": r.history.epoch_loss[-1] if r.history.epoch_loss else float("nan"),
+            "epochs": r.config.epochs,
+        }
+        for r in results
+    }
     table = pd.DataFrame(rows).T
     table.index.name = "model"
     return table
@@ -437,8 +565,7 @@ def extreme_indices(score: np.ndarray, n: int = 8) -> tuple[np.ndarray, np.ndarr
     return order[::-1][:n], order[:n]
 
 
-def plot_auc_bars(table: pd.DataFrame, *, published: dict[str, float] | None = None, title: str = "",
-                  ax: Any = None):
+def plot_auc_bars(table: pd.DataFrame, *, published: dict[str, float] | None = None, title: str = "", ax: Any = None):
     """Grouped bars of per-digit AUC (one colour per score); dashed lines at published means."""
     import matplotlib.pyplot as plt
 
@@ -465,15 +592,14 @@ def plot_auc_bars(table: pd.DataFrame, *, published: dict[str, float] | None = N
     return fig
 
 
-def plot_extremes(images: np.ndarray, score: np.ndarray, labels: np.ndarray | None = None, n: int = 8,
-                  title: str = ""):
+def plot_extremes(images: np.ndarray, score: np.ndarray, labels: np.ndarray | None = None, n: int = 8, title: str = ""):
     """Two rows of images: the n most anomalous (top) and the n most normal (bottom) by `score`."""
     import matplotlib.pyplot as plt
 
     hi, lo = extreme_indices(score, n)
     fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.9))
     for row, (idx, name) in enumerate(((hi, "most anomalous"), (lo, "most normal"))):
-        for ax, i in zip(axes[row], idx):
+        for ax, i in zip(axes[row], idx, strict=False):
             ax.imshow(np.asarray(images[i]).reshape(28, 28), cmap="gray_r")
             ax.set_xticks([])
             ax.set_yticks([])

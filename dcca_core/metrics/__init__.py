@@ -4,5 +4,15 @@ from .dunn import classic_extremes, dunn_index
 from .external import ari, cluster_accuracy, contingency, nmi, roc_auc, roc_curve
 from .silhouette import silhouette_samples, silhouette_score
 
-__all__ = ["silhouette_score", "silhouette_samples", "dunn_index", "classic_extremes", "cluster_accuracy",
-           "contingency", "nmi", "ari", "roc_auc", "roc_curve"]
+__all__ = [
+    "silhouette_score",
+    "silhouette_samples",
+    "dunn_index",
+    "classic_extremes",
+    "cluster_accuracy",
+    "contingency",
+    "nmi",
+    "ari",
+    "roc_auc",
+    "roc_curve",
+]

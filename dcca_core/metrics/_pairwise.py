@@ -9,16 +9,16 @@ import torch
 
 from ..utils import accumulator_device, get_device
 
-UNIT = 2.0 ** -24      # float32 unit roundoff
+UNIT = 2.0**-24  # float32 unit roundoff
 
 
 @dataclass
 class Centred:
     """X - mean as float32 on the device, its exact squared row norms, and where float64 can run."""
 
-    X: torch.Tensor        # (n, d) float32 (or float64)
-    sq: torch.Tensor       # (n,) same dtype, ||x_i||^2 (from exact float64 squares)
-    acc: torch.device      # float64-capable device (CPU for MPS)
+    X: torch.Tensor  # (n, d) float32 (or float64)
+    sq: torch.Tensor  # (n,) same dtype, ||x_i||^2 (from exact float64 squares)
+    acc: torch.device  # float64-capable device (CPU for MPS)
 
     def sq_block(self, I: slice, J: slice, out: torch.Tensor) -> torch.Tensor:
         """out = ||x_j||^2 - 2 x_i.x_j for i in I, j in J (add ||x_i||^2 to get squared distances)."""
@@ -37,13 +37,18 @@ def column_mean(Xt: torch.Tensor, acc: torch.device, rows: int = 4096) -> torch.
     """Mean of the rows of X in float64 on `acc`, chunked."""
     mean = torch.zeros(Xt.shape[1], dtype=torch.float64, device=acc)
     for start in range(0, Xt.shape[0], rows):
-        mean += Xt[start:start + rows].to(acc).sum(0, dtype=torch.float64)
+        mean += Xt[start : start + rows].to(acc).sum(0, dtype=torch.float64)
     return mean / Xt.shape[0]
 
 
-def centre(Xt: torch.Tensor, device: str | torch.device = "auto", rows: int = 4096,
-           dtype: torch.dtype = torch.float32, order: np.ndarray | None = None,
-           mean: torch.Tensor | None = None) -> Centred:
+def centre(
+    Xt: torch.Tensor,
+    device: str | torch.device = "auto",
+    rows: int = 4096,
+    dtype: torch.dtype = torch.float32,
+    order: np.ndarray | None = None,
+    mean: torch.Tensor | None = None,
+) -> Centred:
     """X - mean (float64 arithmetic) stored as `dtype` on `device`, rows taken in `order` if given.
 
     Writing the rows in their final order avoids a second full copy of the data.
@@ -56,10 +61,10 @@ def centre(Xt: torch.Tensor, device: str | torch.device = "auto", rows: int = 40
     X = torch.empty((n, d), dtype=dtype, device=dev)
     sq = torch.empty(n, dtype=dtype, device=dev)
     for start in range(0, n, rows):
-        part = Xt[start:start + rows] if idx is None else Xt.index_select(0, idx[start:start + rows])
+        part = Xt[start : start + rows] if idx is None else Xt.index_select(0, idx[start : start + rows])
         xc = (part.to(acc, torch.float64) - mean).to(dtype)
-        X[start:start + rows] = xc.to(dev)
-        sq[start:start + rows] = xc.double().square().sum(1).to(dev, dtype)
+        X[start : start + rows] = xc.to(dev)
+        sq[start : start + rows] = xc.double().square().sum(1).to(dev, dtype)
     return Centred(X=X, sq=sq, acc=acc)
 
 
@@ -68,7 +73,7 @@ def exact_sq_dists(Xt: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.
     i, j = i.to(Xt.device), j.to(Xt.device)
     out = torch.empty(i.numel(), dtype=torch.float64)
     for start in range(0, i.numel(), 4096):
-        a = Xt[i[start:start + 4096]].to(torch.float64)
-        b = Xt[j[start:start + 4096]].to(torch.float64)
-        out[start:start + 4096] = (a - b).square().sum(1).cpu()
+        a = Xt[i[start : start + 4096]].to(torch.float64)
+        b = Xt[j[start : start + 4096]].to(torch.float64)
+        out[start : start + 4096] = (a - b).square().sum(1).cpu()
     return out

@@ -43,8 +43,9 @@ def _check(X: Any, labels: Any) -> tuple[torch.Tensor, np.ndarray, int]:
     return Xt, inv, k
 
 
-def dunn_index(X: Any, labels: Any, kind: str = "classic", *, device: str = "auto",
-               progress: bool | None = None) -> float:
+def dunn_index(
+    X: Any, labels: Any, kind: str = "classic", *, device: str = "auto", progress: bool | None = None
+) -> float:
     """Dunn index of a partition (see the module docstring for the two `kind`s); inf if no cluster has width."""
     if kind not in ("classic", "centroid"):
         raise ValueError(f"kind must be 'classic' or 'centroid', got {kind!r}")
@@ -65,19 +66,26 @@ def _centroid_terms(Xt: torch.Tensor, inv: np.ndarray, k: int, device: Any) -> t
     n, d = Xt.shape
     sums = torch.zeros((k, d), dtype=torch.float64, device=acc)
     for s in range(0, n, 4096):
-        sums.index_add_(0, lab[s:s + 4096], Xt[s:s + 4096].to(acc, torch.float64))
+        sums.index_add_(0, lab[s : s + 4096], Xt[s : s + 4096].to(acc, torch.float64))
     cent = sums / torch.bincount(lab, minlength=k).to(torch.float64).unsqueeze(1)
     width = 0.0
     for s in range(0, n, 4096):
-        r = (Xt[s:s + 4096].to(acc, torch.float64) - cent[lab[s:s + 4096]]).norm(dim=1)
+        r = (Xt[s : s + 4096].to(acc, torch.float64) - cent[lab[s : s + 4096]]).norm(dim=1)
         width = max(width, float(r.max()))
     cc = torch.cdist(cent, cent)
     cc.fill_diagonal_(math.inf)
     return float(cc.min()), width
 
 
-def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = _BLOCK,
-                     progress: bool | None = None, prune: bool | None = None) -> tuple[float, float]:
+def classic_extremes(
+    X: Any,
+    labels: Any,
+    *,
+    device: str = "auto",
+    block: int = _BLOCK,
+    progress: bool | None = None,
+    prune: bool | None = None,
+) -> tuple[float, float]:
     """Exact (min squared distance between clusters, max squared distance within a cluster).
 
     Points are sorted by cluster (and, inside a cluster, along the main direction of the data) and
@@ -95,9 +103,13 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
     mean = column_mean(Xt, acc)
     if prune:
         V = _basis(Xt, mean, min(64, d // 4), dev)
-        first = torch.cat([(Xt[s:s + 4096].to(acc, torch.float64) - mean).to(dev, torch.float32) @ V[:, 0]
-                           for s in range(0, n, 4096)])
-        order = np.lexsort((first.cpu().numpy(), inv))      # by cluster, then along the main direction
+        first = torch.cat(
+            [
+                (Xt[s : s + 4096].to(acc, torch.float64) - mean).to(dev, torch.float32) @ V[:, 0]
+                for s in range(0, n, 4096)
+            ]
+        )
+        order = np.lexsort((first.cpu().numpy(), inv))  # by cluster, then along the main direction
     else:
         order = np.argsort(inv, kind="stable")
     data = centre(Xt, dev, order=order, mean=mean)
@@ -105,10 +117,11 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
     proj = None
     if prune:
         proj = _project(data.X, V)
-        err += (d + proj.shape[1] + 16) * UNIT * 2.0 * float(data.sq.max())   # the bounds' own rounding
+        err += (d + proj.shape[1] + 16) * UNIT * 2.0 * float(data.sq.max())  # the bounds' own rounding
     buf = torch.empty((block, block), dtype=torch.float32, device=dev)
-    tiles = [[slice(s, min(s + block, bounds[c + 1])) for s in range(bounds[c], bounds[c + 1], block)]
-             for c in range(k)]
+    tiles = [
+        [slice(s, min(s + block, bounds[c + 1])) for s in range(bounds[c], bounds[c + 1], block)] for c in range(k)
+    ]
     same = [(I, J) for c in range(k) for a, I in enumerate(tiles[c]) for J in tiles[c][a:]]
     cross = [(I, J) for c in range(k) for I in tiles[c] for c2 in range(c + 1, k) for J in tiles[c2]]
     show = progress if progress is not None else n > 20000
@@ -116,36 +129,60 @@ def classic_extremes(X: Any, labels: Any, *, device: str = "auto", block: int = 
         # bounds from [p, r] . [p', +-r']: lower = sq + sq' - 2 (p.p' + r r'), upper = ... - 2 (p.p' - r r')
         flip = proj.clone()
         flip[:, -1] = -flip[:, -1]
-        tops = [float((torch.addmm(data.sq[J].unsqueeze(0), proj[I], flip[J].T, alpha=-2.0,
-                                   out=buf[: I.stop - I.start, : J.stop - J.start]).amax(1) + data.sq[I]).max())
-                for I, J in same]
-        lows = [float((torch.addmm(data.sq[J].unsqueeze(0), proj[I], proj[J].T, alpha=-2.0,
-                                   out=buf[: I.stop - I.start, : J.stop - J.start]).amin(1) + data.sq[I]).min())
-                for I, J in progress_bar(cross, desc="Dunn index (bounds)", enabled=show, mininterval=2.0)]
+        tops = [
+            float(
+                (
+                    torch.addmm(
+                        data.sq[J].unsqueeze(0),
+                        proj[I],
+                        flip[J].T,
+                        alpha=-2.0,
+                        out=buf[: I.stop - I.start, : J.stop - J.start],
+                    ).amax(1)
+                    + data.sq[I]
+                ).max()
+            )
+            for I, J in same
+        ]
+        lows = [
+            float(
+                (
+                    torch.addmm(
+                        data.sq[J].unsqueeze(0),
+                        proj[I],
+                        proj[J].T,
+                        alpha=-2.0,
+                        out=buf[: I.stop - I.start, : J.stop - J.start],
+                    ).amin(1)
+                    + data.sq[I]
+                ).min()
+            )
+            for I, J in progress_bar(cross, desc="Dunn index (bounds)", enabled=show, mininterval=2.0)
+        ]
         same = [same[i] for i in np.argsort(tops)[::-1]]
         cross = [cross[i] for i in np.argsort(lows)]
         tops, lows = sorted(tops, reverse=True), sorted(lows)
-    lo, hi = math.inf, -math.inf               # running float32 extremes
-    cand_lo, cand_hi = [], []                  # (i, j, float32 value) near the running extremes
+    lo, hi = math.inf, -math.inf  # running float32 extremes
+    cand_lo, cand_hi = [], []  # (i, j, float32 value) near the running extremes
     for b, (I, J) in enumerate(same):
         if proj is not None and tops[b] < hi - 2 * err:
-            break                              # no pair left can be the widest
-        g = data.sq_block(I, J, buf[: I.stop - I.start, : J.stop - J.start])   # ||y||^2 - 2 x.y
+            break  # no pair left can be the widest
+        g = data.sq_block(I, J, buf[: I.stop - I.start, : J.stop - J.start])  # ||y||^2 - 2 x.y
         top = float((g.amax(1) + data.sq[I]).max())
         if top >= hi - 2 * err:
             hi = max(hi, top)
-            cand_hi.append(_pairs(g, data.sq[I], I, J, lambda v: v >= hi - 2 * err))
+            cand_hi.append(_pairs(g, data.sq[I], I, J, lambda v, hi=hi: v >= hi - 2 * err))
     bar = progress_bar(total=len(cross), desc="Dunn index (exact blocks)", enabled=show, mininterval=2.0)
     for b, (I, J) in enumerate(cross):
         if proj is not None and lows[b] > lo + 2 * err:
-            break                              # no pair left can be the closest
+            break  # no pair left can be the closest
         g = data.sq_block(I, J, buf[: I.stop - I.start, : J.stop - J.start])
         low = float((g.amin(1) + data.sq[I]).min())
         if low <= lo + 2 * err:
             lo = min(lo, low)
-            cand_lo.append(_pairs(g, data.sq[I], I, J, lambda v: v <= lo + 2 * err))
+            cand_lo.append(_pairs(g, data.sq[I], I, J, lambda v, lo=lo: v <= lo + 2 * err))
         bar.update()
-    bar.total = bar.n                          # the rest was ruled out by the bounds
+    bar.total = bar.n  # the rest was ruled out by the bounds
     bar.close()
     order_t = torch.as_tensor(order)
     sep = _refine(Xt, order_t, cand_lo, lambda v: v <= lo + 2 * err).min()
@@ -172,7 +209,7 @@ def _project(X: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     P = X @ V
     r = torch.empty(X.shape[0], dtype=torch.float32, device=X.device)
     for s in range(0, X.shape[0], 4096):
-        r[s:s + 4096] = torch.addmm(X[s:s + 4096], P[s:s + 4096], V.T, alpha=-1.0).norm(dim=1)
+        r[s : s + 4096] = torch.addmm(X[s : s + 4096], P[s : s + 4096], V.T, alpha=-1.0).norm(dim=1)
     return torch.cat([P, r.unsqueeze(1)], 1)
 
 

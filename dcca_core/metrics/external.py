@@ -46,7 +46,7 @@ def cluster_accuracy(y_true: Any, y_pred: Any, return_mapping: bool = False):
     acc = float(table[rows, cols].sum()) / float(table.sum())
     if not return_mapping:
         return acc
-    mapping = {clusters[r].item(): classes[c].item() for r, c in zip(rows, cols)}
+    mapping = {clusters[r].item(): classes[c].item() for r, c in zip(rows, cols, strict=False)}
     return acc, mapping
 
 
@@ -86,7 +86,7 @@ def _binary(y_true: Any, score: Any) -> tuple[np.ndarray, np.ndarray]:
 def roc_auc(y_true: Any, score: Any) -> float:
     """Area under the ROC curve as the Mann-Whitney rank statistic, ties counted one half."""
     y, s = _binary(y_true, score)
-    ranks = rankdata(s)                       # average ranks for ties
+    ranks = rankdata(s)  # average ranks for ties
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
     u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
@@ -98,7 +98,7 @@ def roc_curve(y_true: Any, score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarr
     y, s = _binary(y_true, score)
     order = np.argsort(-s, kind="mergesort")
     s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]   # last index of each distinct score
+    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # last index of each distinct score
     tps = np.cumsum(y)[last]
     fps = (last + 1) - tps
     fpr = np.r_[0.0, fps / fps[-1]]

@@ -24,9 +24,9 @@ from ._validation import as_2d, as_labels
 
 __all__ = ["silhouette_samples", "silhouette_score"]
 
-_NEAR = 1e-2          # pairs with d^2 < _NEAR * (max ||x||^2 in both blocks) get exact distances
+_NEAR = 1e-2  # pairs with d^2 < _NEAR * (max ||x||^2 in both blocks) get exact distances
 _BLOCK = 1024
-_FLOAT32_FROM = 65    # features from which the distance matmuls run in float32
+_FLOAT32_FROM = 65  # features from which the distance matmuls run in float32
 
 
 def _check_n_labels(k: int, n: int) -> None:
@@ -53,8 +53,10 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
     def segments(sl: slice) -> list[tuple[int, slice]]:
         """(cluster, local slice) of the clusters a block of sorted samples spans."""
         first, last = np.searchsorted(bounds, [sl.start, sl.stop - 1], side="right") - 1
-        return [(c, slice(max(bounds[c], sl.start) - sl.start, min(bounds[c + 1], sl.stop) - sl.start))
-                for c in range(first, last + 1)]
+        return [
+            (c, slice(max(bounds[c], sl.start) - sl.start, min(bounds[c + 1], sl.stop) - sl.start))
+            for c in range(first, last + 1)
+        ]
 
     near_i, near_j, near_sym = [], [], []
     for bi, I in enumerate(blocks):
@@ -64,14 +66,14 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
             d2.add_(data.sq[I].unsqueeze(1)).clamp_(min=0.0)
             close = torch.nonzero(d2 < _NEAR * float(data.sq[I].max() + data.sq[J].max())) if fast else None
             if I.start == J.start:
-                d2.fill_diagonal_(0.0)                          # d(x, x) = 0 exactly
+                d2.fill_diagonal_(0.0)  # d(x, x) = 0 exactly
                 if close is not None:
                     close = close[close[:, 0] != close[:, 1]]
             if close is not None and close.numel():
                 near_i.append(close[:, 0] + I.start)
                 near_j.append(close[:, 1] + J.start)
                 near_sym.append(torch.full((close.shape[0],), J.start != I.start, device=dev))
-                d2[close[:, 0], close[:, 1]] = 0.0     # their exact distances are added below
+                d2[close[:, 0], close[:, 1]] = 0.0  # their exact distances are added below
             dist = d2.sqrt_()
             for c, cols in segments(J):
                 sums[I, c] += dist[:, cols].sum(1, dtype=torch.float64)
@@ -86,7 +88,7 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
         lab = torch.as_tensor(inv[order], device=acc)
         i, j = i.to(acc), j.to(acc)
         sums.view(-1).index_add_(0, i * k + lab[j], d)
-        off = torch.cat(near_sym).to(acc)              # off-diagonal blocks also stand for (j, i)
+        off = torch.cat(near_sym).to(acc)  # off-diagonal blocks also stand for (j, i)
         sums.view(-1).index_add_(0, j[off] * k + lab[i[off]], d[off])
     out = np.empty((n, k))
     out[order] = sums.cpu().numpy()
@@ -114,11 +116,12 @@ def _samples(Xt: torch.Tensor, lab: np.ndarray, device: Any, block: int) -> np.n
         means[np.arange(n), inv] = np.inf
         b = means.min(1)
         s = (b - a) / np.maximum(a, b)
-    return np.nan_to_num(s)                     # singletons (0/0) → 0, as sklearn
+    return np.nan_to_num(s)  # singletons (0/0) → 0, as sklearn
 
 
-def silhouette_score(X: Any, labels: Any, sample_size: int | None = None, random_state: Any = None, *,
-                     device: str = "auto") -> float:
+def silhouette_score(
+    X: Any, labels: Any, sample_size: int | None = None, random_state: Any = None, *, device: str = "auto"
+) -> float:
     """Mean silhouette coefficient; with `sample_size`, on a random subset drawn as sklearn does."""
     Xt = as_2d(X)
     lab = as_labels(labels, Xt.shape[0])

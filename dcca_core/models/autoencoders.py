@@ -40,8 +40,9 @@ class DenseAutoencoder(nn.Module):
     code.
     """
 
-    def __init__(self, dims: Sequence[int] = DEC_MNIST_DIMS, dropout: float = 0.0,
-                 bottleneck_norm: str | None = None) -> None:
+    def __init__(
+        self, dims: Sequence[int] = DEC_MNIST_DIMS, dropout: float = 0.0, bottleneck_norm: str | None = None
+    ) -> None:
         super().__init__()
         self.dims = _check_dims(dims)
         if not 0.0 <= float(dropout) < 1.0:
@@ -55,7 +56,7 @@ class DenseAutoencoder(nn.Module):
 
     def _stack(self, dims: list[int]) -> nn.Sequential:
         layers: list[nn.Module] = []
-        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=False)):
             layers.append(nn.Linear(d_in, d_out))
             if i < len(dims) - 2:  # hidden layer: ReLU (+ dropout); the last layer stays linear
                 layers.append(nn.ReLU())
@@ -85,13 +86,15 @@ class DenseAutoencoder(nn.Module):
         """
         enc = [m for m in self.encoder if isinstance(m, nn.Linear)]
         dec = [m for m in self.decoder if isinstance(m, nn.Linear)][::-1]
-        return list(zip(enc, dec))
+        return list(zip(enc, dec, strict=False))
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(x.shape[0], -1)
         if flat.shape[1] != self.input_dim:
-            raise ValueError(f"input has {flat.shape[1]} features per sample, the autoencoder expects "
-                             f"{self.input_dim} (dims={self.dims})")
+            raise ValueError(
+                f"input has {flat.shape[1]} features per sample, the autoencoder expects "
+                f"{self.input_dim} (dims={self.dims})"
+            )
         return flat
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

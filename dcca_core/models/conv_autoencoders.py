@@ -26,8 +26,13 @@ class ConvAutoencoder(nn.Module):
 
     side = 28
 
-    def __init__(self, filters: tuple[int, int, int] = (32, 64, 128), embedding_dim: int = 10,
-                 bottleneck_norm: str | None = None, in_channels: int = 1) -> None:
+    def __init__(
+        self,
+        filters: tuple[int, int, int] = (32, 64, 128),
+        embedding_dim: int = 10,
+        bottleneck_norm: str | None = None,
+        in_channels: int = 1,
+    ) -> None:
         super().__init__()
         if len(filters) != 3 or any(int(f) < 1 for f in filters):
             raise ValueError(f"filters must be three positive channel counts, got {filters!r}")
@@ -43,17 +48,22 @@ class ConvAutoencoder(nn.Module):
         self.bottleneck_norm = None if bottleneck_norm == "none" else bottleneck_norm
         self.in_channels = int(in_channels)
         self.features = nn.Sequential(  # 28 → 14 → 7 → 3
-            nn.Conv2d(in_channels, f1, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(f1, f2, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(f2, f3, 3, stride=2, padding=0), nn.ReLU(),
+            nn.Conv2d(in_channels, f1, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(f1, f2, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(f2, f3, 3, stride=2, padding=0),
+            nn.ReLU(),
             nn.Flatten(),
         )
         self.embed = nn.Linear(f3 * 9, embedding_dim)
         self.norm = make_bottleneck_norm(self.bottleneck_norm, embedding_dim)
         self.expand = nn.Sequential(nn.Linear(embedding_dim, f3 * 9), nn.ReLU())
         self.reconstruct = nn.Sequential(  # 3 → 7 → 14 → 28
-            nn.ConvTranspose2d(f3, f2, 3, stride=2, padding=0), nn.ReLU(),
-            nn.ConvTranspose2d(f2, f1, 5, stride=2, padding=2, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(f3, f2, 3, stride=2, padding=0),
+            nn.ReLU(),
+            nn.ConvTranspose2d(f2, f1, 5, stride=2, padding=2, output_padding=1),
+            nn.ReLU(),
             nn.ConvTranspose2d(f1, in_channels, 5, stride=2, padding=2, output_padding=1),
         )
         self.reset_parameters()
@@ -74,8 +84,10 @@ class ConvAutoencoder(nn.Module):
             return x.unsqueeze(1)
         if x.ndim == 2 and x.shape[1] == c * s * s:
             return x.reshape(n, c, s, s)
-        raise ValueError(f"ConvAutoencoder expects ({'N, ' if c > 1 else 'N, [1,] '}{s}, {s}) images "
-                         f"or flat (N, {c * s * s}) vectors with {c} channel(s), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"ConvAutoencoder expects ({'N, ' if c > 1 else 'N, [1,] '}{s}, {s}) images "
+            f"or flat (N, {c * s * s}) vectors with {c} channel(s), got shape {tuple(x.shape)}"
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The (normalised) code the decoder sees: E_c(I) for "l2", E(I) for None."""

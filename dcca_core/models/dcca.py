@@ -41,8 +41,9 @@ Three defects of the original code are fixed here, each with a regression test
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,9 +55,19 @@ from ..cluster import KMeans
 from ..training import TrainHistory, encode, fit_autoencoder, make_optimizer
 from ..utils import Timer, get_device, progress_bar, set_seed
 
-__all__ = ["Conv1dAutoencoder", "DCCAConfig", "DCCA", "rank_kernels", "clustering_loss", "joint_loss",
-           "assign_to_centers", "kernel_gradient_mask", "masked_joint_step", "update_centers",
-           "activation_maps"]
+__all__ = [
+    "Conv1dAutoencoder",
+    "DCCAConfig",
+    "DCCA",
+    "rank_kernels",
+    "clustering_loss",
+    "joint_loss",
+    "assign_to_centers",
+    "kernel_gradient_mask",
+    "masked_joint_step",
+    "update_centers",
+    "activation_maps",
+]
 
 ANOMALY_RULES = ("reference", "larger")
 
@@ -76,11 +87,23 @@ class Conv1dAutoencoder(nn.Module):
     activation maps `(N, 4F, L3)`, which DCCA ranks kernel by kernel.
     """
 
-    def __init__(self, n_channels: int, window: int, n_filters: int = 16, kernel_size: int = 5,
-                 latent_dim: int = 10, negative_slope: float = 0.01) -> None:
+    def __init__(
+        self,
+        n_channels: int,
+        window: int,
+        n_filters: int = 16,
+        kernel_size: int = 5,
+        latent_dim: int = 10,
+        negative_slope: float = 0.01,
+    ) -> None:
         super().__init__()
-        for name, value, low in (("n_channels", n_channels, 1), ("window", window, 4), ("n_filters", n_filters, 1),
-                                 ("latent_dim", latent_dim, 1), ("kernel_size", kernel_size, 1)):
+        for name, value, low in (
+            ("n_channels", n_channels, 1),
+            ("window", window, 4),
+            ("n_filters", n_filters, 1),
+            ("latent_dim", latent_dim, 1),
+            ("kernel_size", kernel_size, 1),
+        ):
             if not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
         if kernel_size % 2 == 0:
@@ -98,16 +121,20 @@ class Conv1dAutoencoder(nn.Module):
         def block(conv: nn.Module, width: int) -> nn.Sequential:
             return nn.Sequential(conv, nn.BatchNorm1d(width), nn.LeakyReLU(negative_slope))
 
-        self.encoder_blocks = nn.Sequential(*[
-            block(nn.Conv1d(widths[i], widths[i + 1], kernel_size, stride=strides[i], padding=pad), widths[i + 1])
-            for i in range(3)])
+        self.encoder_blocks = nn.Sequential(
+            *[
+                block(nn.Conv1d(widths[i], widths[i + 1], kernel_size, stride=strides[i], padding=pad), widths[i + 1])
+                for i in range(3)
+            ]
+        )
         self.to_latent = nn.Linear(widths[3] * lengths[3], self.latent_dim)
         self.from_latent = nn.Linear(self.latent_dim, widths[3] * lengths[3])
 
         def deconv(i: int) -> nn.ConvTranspose1d:  # maps length lengths[i+1] back to lengths[i]
             base = (lengths[i + 1] - 1) * strides[i] - 2 * pad + kernel_size
-            return nn.ConvTranspose1d(widths[i + 1], widths[i], kernel_size, stride=strides[i], padding=pad,
-                                      output_padding=lengths[i] - base)
+            return nn.ConvTranspose1d(
+                widths[i + 1], widths[i], kernel_size, stride=strides[i], padding=pad, output_padding=lengths[i] - base
+            )
 
         self.decoder_blocks = nn.Sequential(block(deconv(2), widths[2]), block(deconv(1), widths[1]), deconv(0))
 
@@ -160,16 +187,18 @@ def clustering_loss(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(z, centers[assign_to_centers(z, centers)])
 
 
-def joint_loss(x: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor, centers: torch.Tensor,
-               alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def joint_loss(
+    x: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor, centers: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(1 - α) L_rec + α L_clu, with its two parts: returns (total, L_rec, L_clu)."""
     rec = F.mse_loss(x_hat, x)
     clu = clustering_loss(z, centers)
     return (1.0 - alpha) * rec + alpha * clu, rec, clu
 
 
-def rank_kernels(activations: Any, random_state: int | None = 0, n_init: int = 3,
-                 device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def rank_kernels(
+    activations: Any, random_state: int | None = 0, n_init: int = 3, device: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance between the two KMeans centres of every kernel's activation maps, and their ranks.
 
     `activations` is `(N, K, L)`. Rank 0 is the kernel whose two clusters lie farthest apart.
@@ -208,8 +237,12 @@ def kernel_gradient_mask(model: Conv1dAutoencoder, clustering_kernels: Iterable[
         raise ValueError(f"clustering kernels must lie in 0..{model.n_kernels - 1}, got {kernels}")
     keep = torch.zeros(model.n_kernels)
     keep[kernels] = 1.0
-    owned = {id(model.last_conv.weight): keep.view(-1, 1, 1), id(model.last_conv.bias): keep,
-             id(model.last_norm.weight): keep, id(model.last_norm.bias): keep}
+    owned = {
+        id(model.last_conv.weight): keep.view(-1, 1, 1),
+        id(model.last_conv.bias): keep,
+        id(model.last_norm.weight): keep,
+        id(model.last_norm.bias): keep,
+    }
     masks = {}
     for name, p in model.named_parameters():
         mask = owned.get(id(p))
@@ -217,9 +250,14 @@ def kernel_gradient_mask(model: Conv1dAutoencoder, clustering_kernels: Iterable[
     return masks
 
 
-def masked_joint_step(model: Conv1dAutoencoder, xb: torch.Tensor, centers: torch.Tensor, alpha: float,
-                      optimizer: torch.optim.Optimizer,
-                      masks: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+def masked_joint_step(
+    model: Conv1dAutoencoder,
+    xb: torch.Tensor,
+    centers: torch.Tensor,
+    alpha: float,
+    optimizer: torch.optim.Optimizer,
+    masks: dict[str, torch.Tensor] | None = None,
+) -> dict[str, float]:
     """One optimiser step on (1 - α) L_rec + α L_clu from a single forward pass at the current weights.
 
     Without `masks` this is plain back-propagation of the joint loss (stage 1). With `masks` the two
@@ -238,7 +276,7 @@ def masked_joint_step(model: Conv1dAutoencoder, xb: torch.Tensor, centers: torch
         params = [p for _, p in named]
         g_rec = torch.autograd.grad(rec, params, retain_graph=True, allow_unused=True)
         g_clu = torch.autograd.grad(clu, params, allow_unused=True)
-        for (name, p), gr, gc in zip(named, g_rec, g_clu):
+        for (name, p), gr, gc in zip(named, g_rec, g_clu, strict=False):
             grad = torch.zeros_like(p)
             if gr is not None:
                 grad += (1.0 - alpha) * gr
@@ -262,8 +300,9 @@ def activation_maps(model: Conv1dAutoencoder, X: Any, batch_size: int = 1024, de
     data = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
     dev = get_device(device)
     model.to(dev).eval()
-    return torch.cat([model.features(data[i:i + batch_size].to(dev)).cpu()
-                      for i in range(0, len(data), batch_size)]).numpy()
+    return torch.cat(
+        [model.features(data[i : i + batch_size].to(dev)).cpu() for i in range(0, len(data), batch_size)]
+    ).numpy()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -279,11 +318,11 @@ class DCCAConfig:
     latent_dim: int = 8
     negative_slope: float = 0.01
     pretrain_epochs: int = 30
-    joint_epochs: int = 10        # stage 1: all parameters get both losses
-    masked_epochs: int = 10       # stage 2: the clustering loss reaches only the clustering kernels
+    joint_epochs: int = 10  # stage 1: all parameters get both losses
+    masked_epochs: int = 10  # stage 2: the clustering loss reaches only the clustering kernels
     alpha: float = 0.1
     n_clustering_kernels: int | None = None  # None → half of the last layer's kernels
-    update_interval: int = 1      # epochs between centre re-estimations
+    update_interval: int = 1  # epochs between centre re-estimations
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -299,8 +338,9 @@ class DCCAConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
         if self.update_interval < 1 or self.batch_size < 1:
-            raise ValueError(f"update_interval and batch_size must be ≥ 1, got {self.update_interval}, "
-                             f"{self.batch_size}")
+            raise ValueError(
+                f"update_interval and batch_size must be ≥ 1, got {self.update_interval}, {self.batch_size}"
+            )
 
 
 # The modules whose source trains DCCA: their fingerprint is part of each checkpoint key.
@@ -328,8 +368,16 @@ class DCCA:
     `pretrain_codes_` (codes of X after pretraining), `initial_centers_`, `history_`, `fit_seconds_`.
     """
 
-    def __init__(self, config: DCCAConfig | None = None, *, seed: int = 0, device: str = "auto",
-                 checkpoint_name: str | None = None, progress: bool = False, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: DCCAConfig | None = None,
+        *,
+        seed: int = 0,
+        device: str = "auto",
+        checkpoint_name: str | None = None,
+        progress: bool = False,
+        **overrides: Any,
+    ) -> None:
         config = config or DCCAConfig()
         self.config = DCCAConfig(**{**asdict(config), **overrides})
         self.seed = seed
@@ -345,12 +393,15 @@ class DCCA:
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         if hasattr(self, "model_") and arr.shape[1:] != (self.model_.n_channels, self.model_.window):
-            raise ValueError(f"{name} has windows of shape {arr.shape[1:]}, the model was fitted on "
-                             f"{(self.model_.n_channels, self.model_.window)}")
+            raise ValueError(
+                f"{name} has windows of shape {arr.shape[1:]}, the model was fitted on "
+                f"{(self.model_.n_channels, self.model_.window)}"
+            )
         return arr
 
-    def _joint_phase(self, X: np.ndarray, centers: np.ndarray, epochs: int, masks: dict | None,
-                     phase: int) -> tuple[np.ndarray, list[dict[str, float]]]:
+    def _joint_phase(
+        self, X: np.ndarray, centers: np.ndarray, epochs: int, masks: dict | None, phase: int
+    ) -> tuple[np.ndarray, list[dict[str, float]]]:
         cfg, dev = self.config, get_device(self.device)
         model = self.model_.to(dev)
         opt = make_optimizer("adam", model.parameters(), cfg.lr, cfg.weight_decay)
@@ -362,9 +413,12 @@ class DCCA:
             order = torch.randperm(len(data))
             model.train()
             sums = {"loss": 0.0, "rec": 0.0, "clu": 0.0}
-            for start in progress_bar(range(0, len(data), cfg.batch_size), enabled=self.progress,
-                                      desc=f"DCCA stage {phase} epoch {epoch + 1}/{epochs}"):
-                idx = order[start:start + cfg.batch_size]
+            for start in progress_bar(
+                range(0, len(data), cfg.batch_size),
+                enabled=self.progress,
+                desc=f"DCCA stage {phase} epoch {epoch + 1}/{epochs}",
+            ):
+                idx = order[start : start + cfg.batch_size]
                 if len(idx) < 2:  # batch norm needs two windows
                     continue
                 out = masked_joint_step(model, data[idx].to(dev), cent, cfg.alpha, opt, masks)
@@ -373,12 +427,11 @@ class DCCA:
             logs.append({k: v / len(data) for k, v in sums.items()})
             if (epoch + 1) % cfg.update_interval == 0:
                 codes = encode(model, X, device=self.device)
-                cent = torch.as_tensor(update_centers(codes, cent.cpu().numpy(), self.seed, self.device),
-                                       device=dev)
+                cent = torch.as_tensor(update_centers(codes, cent.cpu().numpy(), self.seed, self.device), device=dev)
         return cent.cpu().numpy(), logs
 
     # -- fitting ------------------------------------------------------------------------------------
-    def fit(self, X: Any, X_pretrain: Any = None, X_reference: Any = None) -> "DCCA":
+    def fit(self, X: Any, X_pretrain: Any = None, X_reference: Any = None) -> DCCA:
         cfg = self.config
         X = self._check_windows(X, "X")
         Xp = X if X_pretrain is None else self._check_windows(X_pretrain, "X_pretrain")
@@ -389,14 +442,17 @@ class DCCA:
             raise ValueError("anomaly_rule='reference' needs X_reference (windows assumed normal)")
         n_channels, window = X.shape[1:]
         set_seed(self.seed)
-        model = Conv1dAutoencoder(n_channels, window, cfg.n_filters, cfg.kernel_size, cfg.latent_dim,
-                                  cfg.negative_slope)
+        model = Conv1dAutoencoder(
+            n_channels, window, cfg.n_filters, cfg.kernel_size, cfg.latent_dim, cfg.negative_slope
+        )
         m = cfg.n_clustering_kernels if cfg.n_clustering_kernels is not None else model.n_kernels // 2
         if not 1 <= m <= model.n_kernels:
             raise ValueError(f"n_clustering_kernels must lie in 1..{model.n_kernels}, got {m}")
         self.model_ = model
         identity = {"config": asdict(cfg), "seed": self.seed, "data": array_fingerprint(X, Xp, Xr)}
-        final_ckpt = Checkpointer(f"{self.checkpoint_name}-dcca", identity, code=TRAINING_CODE) if self.checkpoint_name else None
+        final_ckpt = (
+            Checkpointer(f"{self.checkpoint_name}-dcca", identity, code=TRAINING_CODE) if self.checkpoint_name else None
+        )
         if final_ckpt is not None and (state := final_ckpt.load()) is not None:
             model.load_state_dict(state["model"])
             self.pretrained_model_ = copy.deepcopy(model)
@@ -407,18 +463,47 @@ class DCCA:
             model.eval()
             return self
         with Timer() as timer:
-            pre_ckpt = (Checkpointer(f"{self.checkpoint_name}-pretrain",
-                                     {"config": {k: v for k, v in asdict(cfg).items()
-                                                 if k in ("n_filters", "kernel_size", "latent_dim", "negative_slope",
-                                                          "pretrain_epochs", "batch_size", "lr", "weight_decay")},
-                                      "seed": self.seed, "data": array_fingerprint(Xp)},
-                                     code=TRAINING_CODE)
-                        if self.checkpoint_name else None)
+            pre_ckpt = (
+                Checkpointer(
+                    f"{self.checkpoint_name}-pretrain",
+                    {
+                        "config": {
+                            k: v
+                            for k, v in asdict(cfg).items()
+                            if k
+                            in (
+                                "n_filters",
+                                "kernel_size",
+                                "latent_dim",
+                                "negative_slope",
+                                "pretrain_epochs",
+                                "batch_size",
+                                "lr",
+                                "weight_decay",
+                            )
+                        },
+                        "seed": self.seed,
+                        "data": array_fingerprint(Xp),
+                    },
+                    code=TRAINING_CODE,
+                )
+                if self.checkpoint_name
+                else None
+            )
             history = DCCAHistory()
-            history.pretrain = fit_autoencoder(model, Xp, epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size,
-                                               lr=cfg.lr, weight_decay=cfg.weight_decay, device=self.device,
-                                               seed=self.seed, checkpoint=pre_ckpt, desc="DCCA pretrain",
-                                               progress=self.progress)
+            history.pretrain = fit_autoencoder(
+                model,
+                Xp,
+                epochs=cfg.pretrain_epochs,
+                batch_size=cfg.batch_size,
+                lr=cfg.lr,
+                weight_decay=cfg.weight_decay,
+                device=self.device,
+                seed=self.seed,
+                checkpoint=pre_ckpt,
+                desc="DCCA pretrain",
+                progress=self.progress,
+            )
             self.pretrained_model_ = copy.deepcopy(model).eval()
             self.pretrain_codes_ = encode(model, X, device=self.device)
             km = KMeans(n_clusters=2, n_init=cfg.kmeans_n_init, random_state=self.seed, device=self.device)
@@ -426,8 +511,7 @@ class DCCA:
             self.initial_centers_ = centers.copy()
             centers, history.stage1 = self._joint_phase(X, centers, cfg.joint_epochs, None, phase=1)
             acts = activation_maps(model, X, device=self.device)
-            self.kernel_distances_, self.kernel_ranks_ = rank_kernels(acts, random_state=self.seed,
-                                                                      device=self.device)
+            self.kernel_distances_, self.kernel_ranks_ = rank_kernels(acts, random_state=self.seed, device=self.device)
             self.clustering_kernels_ = np.flatnonzero(self.kernel_ranks_ < m)
             self.reconstruction_kernels_ = np.flatnonzero(self.kernel_ranks_ >= m)
             masks = kernel_gradient_mask(model, self.clustering_kernels_)
@@ -445,10 +529,26 @@ class DCCA:
         self.fit_seconds_ = timer.seconds
         model.eval()
         if final_ckpt is not None:
-            keys = ("pretrain_codes_", "initial_centers_", "kernel_distances_", "kernel_ranks_", "clustering_kernels_",
-                    "reconstruction_kernels_", "centers_", "labels_", "normal_cluster_", "history_", "fit_seconds_")
-            final_ckpt.save({"model": model.state_dict(), "pretrained": self.pretrained_model_.state_dict(),
-                             "attributes": {k: getattr(self, k) for k in keys}})
+            keys = (
+                "pretrain_codes_",
+                "initial_centers_",
+                "kernel_distances_",
+                "kernel_ranks_",
+                "clustering_kernels_",
+                "reconstruction_kernels_",
+                "centers_",
+                "labels_",
+                "normal_cluster_",
+                "history_",
+                "fit_seconds_",
+            )
+            final_ckpt.save(
+                {
+                    "model": model.state_dict(),
+                    "pretrained": self.pretrained_model_.state_dict(),
+                    "attributes": {k: getattr(self, k) for k in keys},
+                }
+            )
         return self
 
     # -- using the fitted model ---------------------------------------------------------------------
@@ -492,8 +592,10 @@ class DCCA:
         data = torch.from_numpy(self._check_windows(X, "X"))
         dev = get_device(self.device)
         model.to(dev).eval()
-        out = [((model(data[i:i + batch_size].to(dev))[0].cpu() - data[i:i + batch_size]) ** 2)
-               .mean(dim=(1, 2)) for i in range(0, len(data), batch_size)]
+        out = [
+            ((model(data[i : i + batch_size].to(dev))[0].cpu() - data[i : i + batch_size]) ** 2).mean(dim=(1, 2))
+            for i in range(0, len(data), batch_size)
+        ]
         return torch.cat(out).numpy()
 
     def pretrained_codes(self, X: Any) -> np.ndarray:

@@ -29,8 +29,9 @@ def soft_assignment(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) 
     """q_ij ∝ (1 + ‖z_i − μ_j‖²/α)^(−(α+1)/2), rows normalised to 1 (DEC eq. 1)."""
     alpha = _check_alpha(alpha)
     if z.ndim != 2 or centers.ndim != 2 or z.shape[1] != centers.shape[1]:
-        raise ValueError(f"z must be (n, d) and centers (k, d) with the same d, got {tuple(z.shape)} "
-                         f"and {tuple(centers.shape)}")
+        raise ValueError(
+            f"z must be (n, d) and centers (k, d) with the same d, got {tuple(z.shape)} and {tuple(centers.shape)}"
+        )
     sq_dist = ((z.unsqueeze(1) - centers.unsqueeze(0)) ** 2).sum(dim=2)
     # log-space normalisation: stable for far-away points whose kernel underflows
     logits = -(alpha + 1.0) / 2.0 * torch.log1p(sq_dist / alpha)
@@ -47,7 +48,7 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"q must be a non-empty (n_samples, n_clusters) matrix, got {tuple(q.shape)}")
     if (q < 0).any():
         raise ValueError("q must be non-negative (soft assignments)")
-    weight = q ** 2 / q.sum(dim=0).clamp_min(torch.finfo(q.dtype).tiny)
+    weight = q**2 / q.sum(dim=0).clamp_min(torch.finfo(q.dtype).tiny)
     return weight / weight.sum(dim=1, keepdim=True).clamp_min(torch.finfo(q.dtype).tiny)
 
 
@@ -55,16 +56,16 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-12) -> torch
     """KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij), averaged over the rows i (DEC eq. 2, batch mean)."""
     if p.shape != q.shape:
         raise ValueError(f"p and q must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}")
-    terms = torch.where(p > 0, p * (torch.log(p.clamp_min(eps)) - torch.log(q.clamp_min(eps))),
-                        torch.zeros_like(p))
+    terms = torch.where(p > 0, p * (torch.log(p.clamp_min(eps)) - torch.log(q.clamp_min(eps))), torch.zeros_like(p))
     return terms.sum() / p.shape[0]
 
 
 class ClusterAssignment(nn.Module):
     """Student-t soft assignment to k trainable centres μ_j in the embedding space (DEC §3.1.1)."""
 
-    def __init__(self, n_clusters: int, embedding_dim: int, alpha: float = 1.0,
-                 centers: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, n_clusters: int, embedding_dim: int, alpha: float = 1.0, centers: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
         if n_clusters < 1 or embedding_dim < 1:
             raise ValueError(f"need n_clusters ≥ 1 and embedding_dim ≥ 1, got {n_clusters}, {embedding_dim}")

@@ -91,8 +91,9 @@ class SparseConvAE(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.config.in_channels:
             raise ValueError(f"x must be (N, {self.config.in_channels}, H, W), got shape {tuple(x.shape)}")
         if x.shape[2] % 4 or x.shape[3] % 4:
-            raise ValueError(f"image height and width must be multiples of 4 (two 2× poolings), "
-                             f"got {tuple(x.shape[2:])}")
+            raise ValueError(
+                f"image height and width must be multiples of 4 (two 2× poolings), got {tuple(x.shape[2:])}"
+            )
         return x
 
     def _encode_with_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -127,8 +128,7 @@ class SparseConvAE(nn.Module):
         l1 = sum(a.abs().sum() for a in activations) / x.shape[0]
         penalty = self.config.l1_weight * l1
         total = mse + penalty
-        return total, {"mse": float(mse.detach()), "l1_penalty": float(penalty.detach()),
-                       "loss": float(total.detach())}
+        return total, {"mse": float(mse.detach()), "l1_penalty": float(penalty.detach()), "loss": float(total.detach())}
 
 
 def sparse_ae_loss(model: SparseConvAE, xb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -8,5 +8,15 @@ from .figures import confusion_heatmap, image_montage, roc_curves, scatter_clust
 from .sensors import anomaly_intervals, fault_onset_traces, sensor_traces
 from .style import palette, set_style
 
-__all__ = ["set_style", "palette", "embed_2d", "scatter_clusters", "confusion_heatmap", "image_montage",
-           "roc_curves", "sensor_traces", "fault_onset_traces", "anomaly_intervals"]
+__all__ = [
+    "set_style",
+    "palette",
+    "embed_2d",
+    "scatter_clusters",
+    "confusion_heatmap",
+    "image_montage",
+    "roc_curves",
+    "sensor_traces",
+    "fault_onset_traces",
+    "anomaly_intervals",
+]

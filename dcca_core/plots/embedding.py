@@ -11,8 +11,15 @@ from ..metrics._validation import as_2d
 __all__ = ["embed_2d"]
 
 
-def embed_2d(X: Any, method: str = "tsne", random_state: int = 0, *, perplexity: float = 30.0,
-             n_neighbors: int = 15, pca_dims: int = 50) -> np.ndarray:
+def embed_2d(
+    X: Any,
+    method: str = "tsne",
+    random_state: int = 0,
+    *,
+    perplexity: float = 30.0,
+    n_neighbors: int = 15,
+    pca_dims: int = 50,
+) -> np.ndarray:
     """(n, 2) coordinates of X: t-SNE (sklearn) or UMAP (umap-learn, imported only when asked).
 
     Inputs with more than `pca_dims` features are first reduced with PCA (the usual t-SNE practice,
@@ -33,7 +40,7 @@ def embed_2d(X: Any, method: str = "tsne", random_state: int = 0, *, perplexity:
 
         tsne = TSNE(2, perplexity=min(perplexity, (n - 1) / 3.0), init="pca", random_state=random_state)
         return tsne.fit_transform(Xn)
-    import umap                                    # slow to import: only when UMAP is asked for
+    import umap  # slow to import: only when UMAP is asked for
 
     from ..utils import keep_torch_threads
 

@@ -5,7 +5,8 @@ Every function builds a new figure and returns it (the notebooks show or save it
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,7 +23,7 @@ __all__ = ["scatter_clusters", "confusion_heatmap", "image_montage", "roc_curves
 def _scatter(ax, emb: np.ndarray, groups: np.ndarray, names: Mapping | None, title: str, s: float) -> None:
     values = np.unique(groups)
     colours = palette(len(values))
-    for colour, g in zip(colours, values):
+    for colour, g in zip(colours, values, strict=False):
         m = groups == g
         label = names.get(g, g) if names is not None else g
         ax.scatter(emb[m, 0], emb[m, 1], s=s, color=colour, label=str(label), linewidths=0, alpha=0.8)
@@ -33,8 +34,15 @@ def _scatter(ax, emb: np.ndarray, groups: np.ndarray, names: Mapping | None, tit
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", markerscale=2.5)
 
 
-def scatter_clusters(emb: Any, clusters: Any, labels: Any | None = None, *, class_names: Sequence[str] | None = None,
-                     title: str | None = None, s: float = 6.0) -> Figure:
+def scatter_clusters(
+    emb: Any,
+    clusters: Any,
+    labels: Any | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    s: float = 6.0,
+) -> Figure:
     """2-D embedding coloured by cluster and, side by side, by true label (when given)."""
     emb = np.asarray(emb, dtype=float)
     if emb.ndim != 2 or emb.shape[1] != 2:
@@ -53,8 +61,9 @@ def scatter_clusters(emb: Any, clusters: Any, labels: Any | None = None, *, clas
     return fig
 
 
-def confusion_heatmap(y_true: Any, y_pred: Any, *, class_names: Sequence[str] | None = None,
-                      title: str | None = None) -> Figure:
+def confusion_heatmap(
+    y_true: Any, y_pred: Any, *, class_names: Sequence[str] | None = None, title: str | None = None
+) -> Figure:
     """Counts of true class (rows) against cluster (columns), clusters reordered by Hungarian matching.
 
     Column j is the cluster matched to class j, so a good clustering shows a heavy diagonal; clusters
@@ -66,11 +75,19 @@ def confusion_heatmap(y_true: Any, y_pred: Any, *, class_names: Sequence[str] | 
     order = [by_class[c] for c in classes if c in by_class]
     order += [k for k in clusters if k not in order]
     cols = [int(np.flatnonzero(clusters == k)[0]) for k in order]
-    data = table[cols].T                                            # (classes, clusters)
+    data = table[cols].T  # (classes, clusters)
     rows = [class_names[int(c)] if class_names is not None else str(c) for c in classes]
     fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(order), 0.8 + 0.5 * len(rows)))
-    sns.heatmap(data, annot=data.shape[0] * data.shape[1] <= 400, fmt="d", cmap="Blues", cbar=False, ax=ax,
-                xticklabels=[str(k) for k in order], yticklabels=rows)
+    sns.heatmap(
+        data,
+        annot=data.shape[0] * data.shape[1] <= 400,
+        fmt="d",
+        cmap="Blues",
+        cbar=False,
+        ax=ax,
+        xticklabels=[str(k) for k in order],
+        yticklabels=rows,
+    )
     ax.set_xlabel("cluster (matched order)")
     ax.set_ylabel("true class")
     ax.set_title(title or f"clusters against classes, Hungarian accuracy {acc:.3f}")
@@ -89,8 +106,9 @@ def _as_images(images: Any) -> np.ndarray:
     return arr
 
 
-def image_montage(images: Any, groups: Any, *, n_per_group: int = 8,
-                  titles: Sequence[str] | Mapping | None = None, cmap: str = "gray") -> Figure:
+def image_montage(
+    images: Any, groups: Any, *, n_per_group: int = 8, titles: Sequence[str] | Mapping | None = None, cmap: str = "gray"
+) -> Figure:
     """A row of images per group (e.g. per cluster): the first `n_per_group` of each, in order.
 
     Grey (N, H, W) or colour (N, H, W, 3) images, uint8 or float in [0, 1]. `titles` names the rows:
@@ -101,12 +119,13 @@ def image_montage(images: Any, groups: Any, *, n_per_group: int = 8,
     if n_per_group < 1:
         raise ValueError(f"n_per_group must be >= 1, got {n_per_group}")
     values = np.unique(groups)
-    fig, axes = plt.subplots(len(values), n_per_group, figsize=(0.9 * n_per_group + 1.2, 0.95 * len(values)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(values), n_per_group, figsize=(0.9 * n_per_group + 1.2, 0.95 * len(values)), squeeze=False
+    )
     vmax = 255 if arr.dtype == np.uint8 else 1.0
-    for row, g in zip(axes, values):
+    for row, g in zip(axes, values, strict=False):
         idx = np.flatnonzero(groups == g)[:n_per_group]
-        for ax, i in zip(row, list(idx) + [None] * (n_per_group - len(idx))):
+        for ax, i in zip(row, list(idx) + [None] * (n_per_group - len(idx)), strict=False):
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
@@ -129,7 +148,7 @@ def roc_curves(curves: Mapping[str, tuple[Any, Any]], *, title: str | None = Non
     if not curves:
         raise ValueError("curves is empty: give {name: (y_true, score)}")
     fig, ax = plt.subplots(figsize=(5.2, 4.8))
-    for colour, (name, (y, score)) in zip(palette(len(curves)), curves.items()):
+    for colour, (name, (y, score)) in zip(palette(len(curves)), curves.items(), strict=False):
         fpr, tpr, _ = roc_curve(y, score)
         ax.plot(fpr, tpr, color=colour, lw=1.6, label=f"{name} (AUC {roc_auc(y, score):.3f})")
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")

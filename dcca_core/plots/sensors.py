@@ -3,7 +3,7 @@ variables around a fault onset (Tennessee Eastman)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,11 +19,17 @@ def anomaly_intervals(mask: Sequence[int] | np.ndarray) -> list[tuple[int, int]]
     if flags.ndim != 1:
         raise ValueError(f"mask must be 1-D, got shape {flags.shape}")
     edges = np.diff(np.concatenate([[0], flags, [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=False))
 
 
-def sensor_traces(frame: pd.DataFrame, channels: Sequence[str] | None = None, *, label: str = "anomaly",
-                  predicted: Sequence[int] | np.ndarray | None = None, title: str | None = None) -> Figure:
+def sensor_traces(
+    frame: pd.DataFrame,
+    channels: Sequence[str] | None = None,
+    *,
+    label: str = "anomaly",
+    predicted: Sequence[int] | np.ndarray | None = None,
+    title: str | None = None,
+) -> Figure:
     """One panel per channel against time; true anomaly intervals shaded, predicted ones marked below."""
     channels = list(channels) if channels is not None else [c for c in frame.columns if c not in (label, "changepoint")]
     missing = [c for c in channels + ([label] if label in frame else []) if c not in frame]
@@ -33,7 +39,7 @@ def sensor_traces(frame: pd.DataFrame, channels: Sequence[str] | None = None, *,
         raise ValueError(f"predicted has {len(predicted)} values for {len(frame)} rows")
     t = np.arange(len(frame))
     fig, axes = plt.subplots(len(channels), 1, figsize=(10, 1.3 * len(channels) + 0.6), sharex=True, squeeze=False)
-    for ax, name in zip(axes[:, 0], channels):
+    for ax, name in zip(axes[:, 0], channels, strict=False):
         ax.plot(t, frame[name].to_numpy(), lw=0.7, color="0.2")
         ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
         if label in frame:
@@ -54,8 +60,15 @@ def sensor_traces(frame: pd.DataFrame, channels: Sequence[str] | None = None, *,
     return fig
 
 
-def fault_onset_traces(X: np.ndarray, var_names: Sequence[str], variables: Sequence[int], *, onset: int,
-                       reference: np.ndarray | None = None, title: str | None = None) -> Figure:
+def fault_onset_traces(
+    X: np.ndarray,
+    var_names: Sequence[str],
+    variables: Sequence[int],
+    *,
+    onset: int,
+    reference: np.ndarray | None = None,
+    title: str | None = None,
+) -> Figure:
     """Selected columns of a run with the fault onset marked; an optional normal run drawn beside it."""
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != len(var_names):
@@ -64,7 +77,7 @@ def fault_onset_traces(X: np.ndarray, var_names: Sequence[str], variables: Seque
     if bad:
         raise ValueError(f"variable indices {bad} are outside 0..{X.shape[1] - 1}")
     fig, axes = plt.subplots(len(variables), 1, figsize=(10, 1.4 * len(variables) + 0.6), sharex=True, squeeze=False)
-    for ax, v in zip(axes[:, 0], variables):
+    for ax, v in zip(axes[:, 0], variables, strict=False):
         if reference is not None:
             ax.plot(np.asarray(reference)[:, v], lw=0.7, color="0.6", label="normal run")
         ax.plot(X[:, v], lw=0.8, color="tab:purple", label="faulty run")

@@ -11,10 +11,20 @@ __all__ = ["set_style", "palette"]
 
 def set_style(context: str = "notebook") -> None:
     """Apply the book's style (call once per chapter, before plotting)."""
-    sns.set_theme(context=context, style="whitegrid", palette="colorblind",
-                  rc={"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
-                      "axes.titlesize": "medium", "axes.titleweight": "bold", "legend.frameon": False,
-                      "image.cmap": "viridis"})
+    sns.set_theme(
+        context=context,
+        style="whitegrid",
+        palette="colorblind",
+        rc={
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titlesize": "medium",
+            "axes.titleweight": "bold",
+            "legend.frameon": False,
+            "image.cmap": "viridis",
+        },
+    )
 
 
 def palette(n: int) -> list:

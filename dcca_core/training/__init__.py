@@ -2,7 +2,22 @@
 DEC's stacked denoising pretraining (`sdae`) and DEC/IDEC's clustering phase (`dec`).
 Model definitions live in `dcca_core.models`."""
 
-from .loop import EpochHook, TrainHistory, check_training_data, encode, fit_autoencoder, make_optimizer, reconstruction_loss
+from .loop import (
+    EpochHook,
+    TrainHistory,
+    check_training_data,
+    encode,
+    fit_autoencoder,
+    make_optimizer,
+    reconstruction_loss,
+)
 
-__all__ = ["EpochHook", "TrainHistory", "check_training_data", "encode", "fit_autoencoder", "make_optimizer",
-           "reconstruction_loss"]
+__all__ = [
+    "EpochHook",
+    "TrainHistory",
+    "check_training_data",
+    "encode",
+    "fit_autoencoder",
+    "make_optimizer",
+    "reconstruction_loss",
+]

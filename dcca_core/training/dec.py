@@ -31,21 +31,20 @@ __all__ = ["DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "D
 CLUSTERING_CODE = (*PRETRAIN_CODE, "dcca_core.training.dec", "dcca_core.models.dec", "dcca_core.cluster.kmeans")
 
 
-
 @dataclass
 class DECConfig:
     """Clustering-phase settings (DEC §3.1, §4.3; IDEC §3.3). `gamma=0` is DEC; `gamma>0` is IDEC
     with L = L_r + γ·L_c (Guo et al. 2017 use γ = 0.1)."""
 
     n_clusters: int = 10
-    alpha: float = 1.0                 # Student-t degrees of freedom (paper: 1)
-    gamma: float = 0.0                 # IDEC weight of the clustering loss; 0 → DEC (no decoder)
-    update_interval: int = 140         # T: iterations between full-data target updates
-    tol: float = 0.001                 # stop when < 0.1% of assignments change between updates
+    alpha: float = 1.0  # Student-t degrees of freedom (paper: 1)
+    gamma: float = 0.0  # IDEC weight of the clustering loss; 0 → DEC (no decoder)
+    update_interval: int = 140  # T: iterations between full-data target updates
+    tol: float = 0.001  # stop when < 0.1% of assignments change between updates
     max_iter: int = 20_000
     batch_size: int = 256
     lr: float = 0.01
-    optimizer: str = "sgd"             # paper: SGD, momentum 0.9
+    optimizer: str = "sgd"  # paper: SGD, momentum 0.9
     kmeans_n_init: int = 20
 
     def __post_init__(self) -> None:
@@ -88,7 +87,7 @@ def predict_proba(model: DEC, X: Any, batch_size: int = 1024, device: str = "aut
     data = check_training_data(X, flatten=True)
     dev = get_device(device)
     model.to(dev).eval()
-    parts = [model(data[i:i + batch_size].to(dev))[0].cpu() for i in range(0, len(data), batch_size)]
+    parts = [model(data[i : i + batch_size].to(dev))[0].cpu() for i in range(0, len(data), batch_size)]
     return torch.cat(parts).double().numpy()
 
 
@@ -96,6 +95,7 @@ def _monitor(history: DECHistory, y: np.ndarray | None, labels: np.ndarray) -> N
     if y is None:
         return
     from ..metrics import ari, cluster_accuracy, nmi
+
     history.accuracy.append(float(cluster_accuracy(y, labels)))
     history.nmi.append(float(nmi(y, labels)))
     history.ari.append(float(ari(y, labels)))
@@ -108,8 +108,9 @@ def _batch_indices(n: int, count: int, batch_size: int, generator: torch.Generat
     return order
 
 
-def dec_step(model: DEC, optimizer: torch.optim.Optimizer, xb: torch.Tensor, pb: torch.Tensor,
-             gamma: float = 0.0) -> dict[str, float]:
+def dec_step(
+    model: DEC, optimizer: torch.optim.Optimizer, xb: torch.Tensor, pb: torch.Tensor, gamma: float = 0.0
+) -> dict[str, float]:
     """One optimiser step on a batch with fixed targets `pb`: DEC minimises KL(P‖Q) (eq. 2), IDEC
     (`gamma` > 0) minimises MSE(x, x̂) + γ·KL(P‖Q) (Guo et al. 2017, eq. 6). Returns the losses."""
     q, z = model(xb)
@@ -127,9 +128,18 @@ def dec_step(model: DEC, optimizer: torch.optim.Optimizer, xb: torch.Tensor, pb:
     return {"loss": float(loss.detach()), "kl": float(kl.detach()), "reconstruction": float(rec.detach())}
 
 
-def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 0, device: str = "auto",
-            checkpoint: Checkpointer | None = None, y: Any = None, progress: bool = True,
-            save_every_s: float = 60.0) -> DECHistory:
+def fit_dec(
+    model: DEC,
+    X: Any,
+    config: DECConfig | None = None,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    checkpoint: Checkpointer | None = None,
+    y: Any = None,
+    progress: bool = True,
+    save_every_s: float = 60.0,
+) -> DECHistory:
     """Train `model` (a `DEC` on a pretrained autoencoder) in place; return the per-update history.
 
     `y` (true labels) is used only to log accuracy per update, never for training. With a
@@ -139,8 +149,10 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
     """
     config = config or DECConfig()
     if model.n_clusters != config.n_clusters or model.alpha != config.alpha:
-        raise ValueError(f"model has n_clusters={model.n_clusters}, alpha={model.alpha}; config asks "
-                         f"n_clusters={config.n_clusters}, alpha={config.alpha}")
+        raise ValueError(
+            f"model has n_clusters={model.n_clusters}, alpha={model.alpha}; config asks "
+            f"n_clusters={config.n_clusters}, alpha={config.alpha}"
+        )
     data = check_training_data(X, flatten=True)
     n = data.shape[0]
     if n < config.n_clusters:
@@ -163,6 +175,7 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
             history.resumed_from_iter = it
         else:
             from ..cluster import KMeans  # centres start at KMeans on the embedding (DEC §3.2)
+
             z = encode(model.autoencoder, data, device=str(dev))
             km = KMeans(config.n_clusters, n_init=config.kmeans_n_init, random_state=seed, device=str(dev)).fit(z)
             model.assignment.set_centers(torch.as_tensor(np.asarray(km.cluster_centers_), dtype=torch.float32))
@@ -178,7 +191,9 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
                 history.iteration.append(it)
                 history.delta_label.append(delta)
                 _monitor(history, y_np, labels)
-                bar.set_postfix(changed=f"{delta:.4f}", **({"acc": f"{history.accuracy[-1]:.3f}"} if history.accuracy else {}))
+                bar.set_postfix(
+                    changed=f"{delta:.4f}", **({"acc": f"{history.accuracy[-1]:.3f}"} if history.accuracy else {})
+                )
                 if it > 0 and delta < config.tol:  # the paper's stopping rule
                     history.converged = True
             prev_labels = labels
@@ -191,11 +206,13 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
             model.train()
             sums = np.zeros(3)
             for s in range(steps):
-                idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+                idx = order[s * config.batch_size : (s + 1) * config.batch_size]
                 losses = dec_step(model, opt, data[idx].to(dev), target[idx].to(dev), config.gamma)
                 if not math.isfinite(losses["loss"]):
-                    raise FloatingPointError(f"{config.method} loss became {losses['loss']} at iteration "
-                                             f"{it + s}; lower the learning rate (lr={config.lr})")
+                    raise FloatingPointError(
+                        f"{config.method} loss became {losses['loss']} at iteration "
+                        f"{it + s}; lower the learning rate (lr={config.lr})"
+                    )
                 sums += [losses["loss"], losses["kl"], losses["reconstruction"]]
             it += steps
             bar.update(steps)
@@ -203,16 +220,30 @@ def fit_dec(model: DEC, X: Any, config: DECConfig | None = None, *, seed: int = 
             history.kl.append(sums[1] / steps)
             history.reconstruction.append(sums[2] / steps)
             if checkpoint is not None and time.perf_counter() - last_save >= save_every_s:
-                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                 "iteration": it, "labels": prev_labels, "history": history})
+                checkpoint.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "iteration": it,
+                        "labels": prev_labels,
+                        "history": history,
+                    }
+                )
                 last_save = time.perf_counter()
         bar.close()
     history.n_iter = it
     history.seconds += timer.seconds
     model.eval()
     if checkpoint is not None:
-        checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                         "iteration": it, "labels": prev_labels, "history": history})
+        checkpoint.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "iteration": it,
+                "labels": prev_labels,
+                "history": history,
+            }
+        )
     return history
 
 
@@ -223,8 +254,16 @@ class DECClusterer:
     `history_`, `n_iter_`; `predict`, `predict_proba` and `transform` (the embedding) follow.
     """
 
-    def __init__(self, autoencoder: nn.Module, config: DECConfig | None = None, *, random_state: int = 0,
-                 device: str = "auto", checkpoint: Checkpointer | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        autoencoder: nn.Module,
+        config: DECConfig | None = None,
+        *,
+        random_state: int = 0,
+        device: str = "auto",
+        checkpoint: Checkpointer | None = None,
+        progress: bool = True,
+    ) -> None:
         self.autoencoder = autoencoder
         self.config = config or DECConfig()
         self.random_state = random_state
@@ -232,12 +271,20 @@ class DECClusterer:
         self.checkpoint = checkpoint
         self.progress = progress
 
-    def fit(self, X: Any, y: Any = None) -> "DECClusterer":
+    def fit(self, X: Any, y: Any = None) -> DECClusterer:
         """Train on X; `y`, if given, is only logged per update (accuracy curve), never used to train."""
         torch.manual_seed(int(self.random_state))
         self.model_ = DEC(copy.deepcopy(self.autoencoder), self.config.n_clusters, self.config.alpha)
-        self.history_ = fit_dec(self.model_, X, self.config, seed=self.random_state, device=self.device,
-                                checkpoint=self.checkpoint, y=y, progress=self.progress)
+        self.history_ = fit_dec(
+            self.model_,
+            X,
+            self.config,
+            seed=self.random_state,
+            device=self.device,
+            checkpoint=self.checkpoint,
+            y=y,
+            progress=self.progress,
+        )
         self.n_iter_ = self.history_.n_iter
         self.cluster_centers_ = self.model_.assignment.centers.detach().cpu().numpy().copy()
         self.labels_ = self.predict(X)

@@ -7,9 +7,9 @@ checkpoint produces the same weights, bit for bit, as one that never stopped.
 from __future__ import annotations
 
 import copy
-
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +18,17 @@ from torch import nn
 from ..checkpoints import Checkpointer, CheckpointError
 from ..utils import Timer, get_device, progress_bar
 
-__all__ = ["TrainHistory", "EpochHook", "fit_autoencoder", "encode", "reconstruction_loss", "make_optimizer",
-           "check_training_data", "snapshot_checkpoint", "PRECISIONS"]
+__all__ = [
+    "TrainHistory",
+    "EpochHook",
+    "fit_autoencoder",
+    "encode",
+    "reconstruction_loss",
+    "make_optimizer",
+    "check_training_data",
+    "snapshot_checkpoint",
+    "PRECISIONS",
+]
 
 LossFn = Callable[[nn.Module, torch.Tensor], "tuple[torch.Tensor, dict[str, float]]"]
 EpochHook = Callable[[int, nn.Module, "TrainHistory"], None]
@@ -74,12 +83,26 @@ def snapshot_checkpoint(checkpoint: Checkpointer, epoch: int) -> Checkpointer:
     return checkpoint.sibling(f"e{int(epoch):04d}")
 
 
-def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, lr: float = 1e-3,
-                    optimizer: str = "adam", loss_fn: LossFn | None = None, device: str = "auto",
-                    seed: int = 0, checkpoint: Checkpointer | None = None, desc: str = "",
-                    weight_decay: float = 0.0, progress: bool = True,
-                    on_epoch_end: EpochHook | None = None, precision: str = "fp32",
-                    channels_last: bool = False, snapshot_epochs: Iterable[int] = ()) -> TrainHistory:
+def fit_autoencoder(
+    model: nn.Module,
+    X: Any,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    loss_fn: LossFn | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    checkpoint: Checkpointer | None = None,
+    desc: str = "",
+    weight_decay: float = 0.0,
+    progress: bool = True,
+    on_epoch_end: EpochHook | None = None,
+    precision: str = "fp32",
+    channels_last: bool = False,
+    snapshot_epochs: Iterable[int] = (),
+) -> TrainHistory:
     """Train `model` on `X` for `epochs` epochs of shuffled mini-batches; return the history.
 
     With a `checkpoint`, the state is saved after every epoch and a later call with the same config
@@ -124,15 +147,17 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
             model.train()
             totals: dict[str, float] = {}
             loss_sum, seen = 0.0, 0
-            bar = progress_bar(range(0, n, batch_size), desc=f"{desc or 'train'} epoch {epoch + 1}/{epochs}",
-                               enabled=progress)
+            bar = progress_bar(
+                range(0, n, batch_size), desc=f"{desc or 'train'} epoch {epoch + 1}/{epochs}", enabled=progress
+            )
             for start in bar:
-                xb = data[order[start:start + batch_size]].to(dev)
+                xb = data[order[start : start + batch_size]].to(dev)
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     loss, logs = loss_fn(model, xb)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss became {float(loss)} at epoch {epoch + 1}; "
-                                             f"lower the learning rate (lr={lr})")
+                    raise FloatingPointError(
+                        f"loss became {float(loss)} at epoch {epoch + 1}; lower the learning rate (lr={lr})"
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -147,11 +172,13 @@ def fit_autoencoder(model: nn.Module, X: Any, *, epochs: int, batch_size: int, l
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, history)
         if checkpoint is not None:
-            checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                             "epoch": epoch + 1, "history": history})
+            checkpoint.save(
+                {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "history": history}
+            )
             if epoch + 1 in snapshots:
                 snapshot_checkpoint(checkpoint, epoch + 1).save(
-                    {"model": model.state_dict(), "epoch": epoch + 1, "history": copy.deepcopy(history)})
+                    {"model": model.state_dict(), "epoch": epoch + 1, "history": copy.deepcopy(history)}
+                )
     model.eval()
     return history
 
@@ -163,7 +190,8 @@ def _load_snapshot(model: nn.Module, checkpoint: Checkpointer, epochs: int, trai
         raise CheckpointError(
             f"{checkpoint.path} holds this model trained for {trained} epochs, and no snapshot after "
             f"epoch {epochs} was kept; ask for {trained} epochs, or train with {epochs} in snapshot_epochs "
-            f"under another checkpoint folder (DCCA_CHECKPOINT_DIR)")
+            f"under another checkpoint folder (DCCA_CHECKPOINT_DIR)"
+        )
     model.load_state_dict(snap["model"])
     history = snap["history"]
     history.resumed_from_epoch = epochs
@@ -177,6 +205,8 @@ def encode(model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto
     data = check_training_data(X)
     dev = get_device(device)
     model.to(dev).eval()
-    parts = [model.encode(data[i:i + batch_size].to(dev)).reshape(min(batch_size, len(data) - i), -1).cpu()
-             for i in range(0, len(data), batch_size)]
+    parts = [
+        model.encode(data[i : i + batch_size].to(dev)).reshape(min(batch_size, len(data) - i), -1).cpu()
+        for i in range(0, len(data), batch_size)
+    ]
     return torch.cat(parts).numpy()

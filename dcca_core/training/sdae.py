@@ -9,8 +9,9 @@ one resumes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,17 +29,16 @@ __all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "extend_finetuning",
 PRETRAIN_CODE = ("dcca_core.training.sdae", "dcca_core.training.loop", "dcca_core.models.autoencoders")
 
 
-
 @dataclass
 class SDAEConfig:
     """Stacked denoising autoencoder schedule. Paper: SGD lr 0.1, 50k iterations per layer and 100k
     of fine-tuning at batch 256; the defaults here are a CPU-sized Adam schedule (documented change)."""
 
     dims: tuple[int, ...] = DEC_MNIST_DIMS
-    corruption: float = 0.2            # dropout rate on each layer's input and hidden units (paper)
+    corruption: float = 0.2  # dropout rate on each layer's input and hidden units (paper)
     layerwise_epochs: int = 10
     finetune_epochs: int = 20
-    finetune_corruption: float = 0.2   # input dropout while fine-tuning (as pt-sdae); 0 = plain AE
+    finetune_corruption: float = 0.2  # input dropout while fine-tuning (as pt-sdae); 0 = plain AE
     batch_size: int = 256
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -58,8 +58,7 @@ class _LayerDAE(nn.Module):
     """Layer pair k of the stack as a one-hidden-layer denoising autoencoder (DEC §3.2):
     x̃ = Dropout(x), h = g₁(W₁x̃ + b₁), h̃ = Dropout(h), y = g₂(W₂h̃ + b₂). Shares the stack's layers."""
 
-    def __init__(self, enc: nn.Linear, dec: nn.Linear, hidden_relu: bool, output_relu: bool,
-                 corruption: float) -> None:
+    def __init__(self, enc: nn.Linear, dec: nn.Linear, hidden_relu: bool, output_relu: bool, corruption: float) -> None:
         super().__init__()
         self.enc, self.dec = enc, dec
         self.hidden_relu, self.output_relu, self.corruption = hidden_relu, output_relu, corruption
@@ -77,11 +76,13 @@ class _LayerDAE(nn.Module):
 def denoising_loss(corruption: float) -> Callable[[nn.Module, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]:
     """`loss_fn` for `fit_autoencoder`: MSE between the clean batch and the reconstruction of a copy
     with a fraction `corruption` of its inputs dropped (a denoising autoencoder, Vincent et al. 2010)."""
+
     def loss_fn(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         noisy = F.dropout(xb, corruption, training=True) if corruption > 0 else xb
         x_hat = model.decode(model.encode(noisy)).reshape(xb.shape)
         loss = F.mse_loss(x_hat, xb)
         return loss, {"mse": float(loss.detach())}
+
     return loss_fn
 
 
@@ -111,8 +112,9 @@ def _finetune_checkpoint(config: SDAEConfig, key: dict[str, Any], name: str, roo
     return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root, code=PRETRAIN_CODE)
 
 
-def extend_finetuning(X: Any, config: SDAEConfig, from_epochs: int, *, seed: int = 0, name: str = "sdae",
-                      checkpoint_root: Any = None) -> bool:
+def extend_finetuning(
+    X: Any, config: SDAEConfig, from_epochs: int, *, seed: int = 0, name: str = "sdae", checkpoint_root: Any = None
+) -> bool:
     """Let `pretrain_sdae(X, config, ...)` continue the finished `from_epochs`-epoch fine-tuning of
     the same config instead of starting over: its checkpoint is copied under `config`'s key.
 
@@ -130,14 +132,24 @@ def extend_finetuning(X: Any, config: SDAEConfig, from_epochs: int, *, seed: int
     state = source.load()
     found = "nothing" if state is None else f"a checkpoint at epoch {state['epoch']}"
     if state is None or state["epoch"] != int(from_epochs):
-        raise FileNotFoundError(f"no finished {from_epochs}-epoch fine-tuning to extend at {source.path} "
-                                f"(found {found}); run pretrain_sdae with finetune_epochs={from_epochs} first")
+        raise FileNotFoundError(
+            f"no finished {from_epochs}-epoch fine-tuning to extend at {source.path} "
+            f"(found {found}); run pretrain_sdae with finetune_epochs={from_epochs} first"
+        )
     target.save(state)
     return True
 
 
-def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, device: str = "auto",
-                  name: str = "sdae", checkpoint_root: Any = None, progress: bool = True) -> PretrainResult:
+def pretrain_sdae(
+    X: Any,
+    config: SDAEConfig | None = None,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    name: str = "sdae",
+    checkpoint_root: Any = None,
+    progress: bool = True,
+) -> PretrainResult:
     """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (DEC §3.2).
 
     Each stage is checkpointed under `<name>-layer<k>` / `<name>-finetune`, keyed by the config, the
@@ -150,9 +162,10 @@ def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, de
     dev = get_device(device)
     key = _stage_key(data, seed)
     layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
-    layer_ckpts = [Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root,
-                               code=PRETRAIN_CODE)
-                   for k in range(len(config.dims) - 1)]
+    layer_ckpts = [
+        Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root, code=PRETRAIN_CODE)
+        for k in range(len(config.dims) - 1)
+    ]
     final_ckpt = _finetune_checkpoint(config, key, name, checkpoint_root)
 
     torch.manual_seed(int(seed))
@@ -170,21 +183,39 @@ def pretrain_sdae(X: Any, config: SDAEConfig | None = None, *, seed: int = 0, de
     with Timer() as timer:
         features = data
         for k, (enc, dec) in enumerate(pairs):
-            layer = _LayerDAE(enc, dec, hidden_relu=k < len(pairs) - 1, output_relu=k > 0,
-                              corruption=config.corruption)
-            history = fit_autoencoder(layer, features, epochs=config.layerwise_epochs,
-                                      batch_size=config.batch_size, lr=config.lr,
-                                      optimizer=config.optimizer, device=str(dev), seed=seed * 31 + k,
-                                      checkpoint=layer_ckpts[k], desc=f"layer {k + 1}/{len(pairs)}",
-                                      weight_decay=config.weight_decay, progress=progress)
+            layer = _LayerDAE(enc, dec, hidden_relu=k < len(pairs) - 1, output_relu=k > 0, corruption=config.corruption)
+            history = fit_autoencoder(
+                layer,
+                features,
+                epochs=config.layerwise_epochs,
+                batch_size=config.batch_size,
+                lr=config.lr,
+                optimizer=config.optimizer,
+                device=str(dev),
+                seed=seed * 31 + k,
+                checkpoint=layer_ckpts[k],
+                desc=f"layer {k + 1}/{len(pairs)}",
+                weight_decay=config.weight_decay,
+                progress=progress,
+            )
             layer_histories.append(history)
             if k < len(pairs) - 1:
                 features = torch.from_numpy(encode(layer, features, device=str(dev)))
         del features
-        finetune = fit_autoencoder(model, data, epochs=config.finetune_epochs, batch_size=config.batch_size,
-                                   lr=config.lr, optimizer=config.optimizer,
-                                   loss_fn=denoising_loss(config.finetune_corruption), device=str(dev),
-                                   seed=seed, checkpoint=final_ckpt, desc="fine-tune",
-                                   weight_decay=config.weight_decay, progress=progress)
+        finetune = fit_autoencoder(
+            model,
+            data,
+            epochs=config.finetune_epochs,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            optimizer=config.optimizer,
+            loss_fn=denoising_loss(config.finetune_corruption),
+            device=str(dev),
+            seed=seed,
+            checkpoint=final_ckpt,
+            desc="fine-tune",
+            weight_decay=config.weight_decay,
+            progress=progress,
+        )
     model.eval()
     return PretrainResult(model, layer_histories, finetune, final_ckpt.digest[:12], timer.seconds)

@@ -54,7 +54,8 @@ def test_chapter_page_has_a_figure_and_its_results_table(built_book, chapter, bo
     if record.get("published"):  # some table puts our numbers beside the published ones
         tables = [t.lower() for t in re.findall(r"<table\b.*?</table>", body, flags=re.S)]
         assert any("ours" in t and re.search(r"published|paper|study|reported", t) for t in tables), (
-            f"{chapter} has published figures but no ours-vs-published table")
+            f"{chapter} has published figures but no ours-vs-published table"
+        )
 
 
 def test_scoreboard_lists_every_chapter_and_says_smoke(built_book):
@@ -96,8 +97,10 @@ def test_second_execute_with_nothing_changed_executes_nothing(built_book, book_l
     assert [r.status for r in runs] == ["cached"] * len(CHAPTERS), "\n".join(lines)
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (make setup installs it: "
-                                                    "apt-get install chromium); browser check skipped")
+@pytest.mark.skipif(
+    find_chromium() is None,
+    reason="Chromium is not installed (make setup installs it: apt-get install chromium); browser check skipped",
+)
 def test_browser_renders_index_and_a_chapter_without_errors(built_book, tmp_path):
     pages = [built_book.html / "index.html"]
     chapter = next((c for c in built_book.chapters if c not in built_book.failures), None)
@@ -121,7 +124,9 @@ def _math_page(built_book) -> Path:
 def test_mathjax_is_loaded_once_per_page(built_book):
     # Loaded twice, MathJax 3 raises "Cannot set property Package" and typesets nothing.
     page = _math_page(built_book)
-    scripts = re.findall(r'<script[^>]*src="([^"]*(?:tex-mml-chtml|tex-chtml|MathJax)[^"]*)"', page.read_text(encoding="utf-8"))
+    scripts = re.findall(
+        r'<script[^>]*src="([^"]*(?:tex-mml-chtml|tex-chtml|MathJax)[^"]*)"', page.read_text(encoding="utf-8")
+    )
     assert len(scripts) == 1, f"{page.name}: {scripts}"
 
 

@@ -11,19 +11,22 @@ import json
 import pytest
 
 from bookkit.build import BookBuildError, build_book, find_local_mathjax, stage_book
-from bookkit.execute import (ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter,
-                                      read_cache)
+from bookkit.cli import main
+from bookkit.execute import ChapterExecutionError, cache_key, chapter_status, execute_book, execute_chapter, read_cache
 from bookkit.layout import chapters_in_toc, read_toc
 from bookkit.notebooks import coerce_parameter, declared_parameters, parse_override, resolve_parameters
-from bookkit.cli import main
 
 
 def _digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # --- parameters --------------------------------------------------------------------------------
+
 
 def test_declared_parameters_reads_the_tagged_cell(tiny_book):
     layout = tiny_book()
@@ -52,7 +55,8 @@ def test_unknown_parameter_on_the_command_line_fails_before_any_chapter_runs(tin
     err = capsys.readouterr().err
     assert "unknown parameter 'epochs'" in err and "declares: profile, seed, n, fail, sleep" in err
     assert not (layout.build_dir / "executed" / "smoke").exists() or not any(
-        (layout.build_dir / "executed" / "smoke").glob("*.ipynb"))
+        (layout.build_dir / "executed" / "smoke").glob("*.ipynb")
+    )
 
 
 def test_profile_parameter_must_agree_with_the_run(tiny_book):
@@ -75,18 +79,32 @@ def test_params_file_must_be_a_mapping(tiny_book):
         resolve_parameters(layout, "00_a", "smoke")
 
 
-@pytest.mark.parametrize("text, default, value", [
-    ("5", 3, 5), ("010", 1, 10), ("1e-3", 0.1, 1e-3), ("5", 0.1, 5.0), ("true", False, True),
-    ("None", 3, None), ("null", None, None), ("no", "smoke", "no"), ("1:30", "x", "1:30"),
-    ("[1, 010]", [0], [1, 10]), ("{a: 1}", {}, {"a": 1}), ("2024-01-01", None, "2024-01-01")])
+@pytest.mark.parametrize(
+    "text, default, value",
+    [
+        ("5", 3, 5),
+        ("010", 1, 10),
+        ("1e-3", 0.1, 1e-3),
+        ("5", 0.1, 5.0),
+        ("true", False, True),
+        ("None", 3, None),
+        ("null", None, None),
+        ("no", "smoke", "no"),
+        ("1:30", "x", "1:30"),
+        ("[1, 010]", [0], [1, 10]),
+        ("{a: 1}", {}, {"a": 1}),
+        ("2024-01-01", None, "2024-01-01"),
+    ],
+)
 def test_command_line_values_are_parsed_by_the_type_of_the_default(text, default, value):
     assert parse_override("x", text) == ("x", text)
     parsed = coerce_parameter("x", text, default)
     assert parsed == value and type(parsed) is type(value)
 
 
-@pytest.mark.parametrize("text, default", [("1:30", 1), ("no", False), ("None", False), ("1.5", 3),
-                                           ("adam", 0.1), ("5", [1]), ("[1]", {})])
+@pytest.mark.parametrize(
+    "text, default", [("1:30", 1), ("no", False), ("None", False), ("1.5", 3), ("adam", 0.1), ("5", [1]), ("[1]", {})]
+)
 def test_command_line_values_of_the_wrong_type_are_errors(text, default):
     with pytest.raises(ValueError, match=r"parameter x=.* must be"):
         coerce_parameter("x", text, default, origin="the command line")
@@ -109,6 +127,7 @@ def test_parameter_names_must_be_identifiers():
 
 # --- toc ---------------------------------------------------------------------------------------
 
+
 def test_toc_naming_a_missing_notebook_is_a_clear_error(tiny_book):
     layout = tiny_book(["00_a"], toc_extra=("02_dec_mnist", "scoreboard"))
     with pytest.raises(FileNotFoundError, match=r"book/02_dec_mnist.ipynb \(or .md\)"):
@@ -124,6 +143,7 @@ def test_toc_order_gives_the_chapters(tiny_book):
 
 
 # --- cache key ---------------------------------------------------------------------------------
+
 
 def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_book):
     layout = tiny_book()
@@ -143,6 +163,7 @@ def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_bo
     assert cache_key(layout, "00_a", "smoke", params) != after_new
     after_req = cache_key(layout, "00_a", "smoke", params)
     from dataclasses import replace
+
     machinery = replace(layout, unhashed=(layout.root / "lib" / "sub",))  # like a folder no chapter imports
     before_edit = cache_key(machinery, "00_a", "smoke", params)
     (layout.root / "lib" / "sub" / "new.py").write_text("CHANGED = True\n")
@@ -156,8 +177,9 @@ def test_cache_key_changes_with_notebook_params_library_and_requirements(tiny_bo
 
 def test_status_of_a_chapter_never_run(tiny_book, capsys):
     layout = tiny_book()
-    assert chapter_status(layout, "smoke") == [{"chapter": "00_a", "state": "never run", "seconds": None,
-                                                "finished": None}]
+    assert chapter_status(layout, "smoke") == [
+        {"chapter": "00_a", "state": "never run", "seconds": None, "finished": None}
+    ]
     assert main(["--root", str(layout.root), "status"]) == 0
     assert "00_a" in capsys.readouterr().out
 
@@ -175,6 +197,7 @@ def test_unknown_chapter_is_an_error_listing_the_chapters(tiny_book):
 
 
 # --- execution (starts a kernel) -----------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
@@ -195,6 +218,7 @@ def test_second_execute_with_nothing_changed_executes_nothing(tiny_book):
     layout.results_file("00_a").write_text(json.dumps({"profile": "full"}))
     entry = read_cache(layout, "smoke")["00_a"]
     from bookkit.execute import is_up_to_date
+
     assert not is_up_to_date(layout, "00_a", "smoke", entry["key"])
     assert chapter_status(layout, "smoke")[0]["state"] == "changed since last run"
 
@@ -220,7 +244,8 @@ def test_a_cell_that_raises_fails_naming_chapter_cell_and_error_and_keeps_the_go
     assert chapter_status(layout, "smoke")[0]["state"] == "changed since last run"
     after = _digest(layout.book_dir)
     assert {k: v for k, v in after.items() if "params" not in str(k)} == {
-        k: v for k, v in book_before.items() if "params" not in str(k)}  # the notebook itself is never modified
+        k: v for k, v in book_before.items() if "params" not in str(k)
+    }  # the notebook itself is never modified
 
 
 @pytest.mark.slow
@@ -237,6 +262,7 @@ def test_a_custom_run_goes_to_its_own_folder_and_is_labelled(tiny_book):
     assert layout.results_file("00_a").read_bytes() == smoke_results  # the smoke book's numbers are untouched
     src = stage_book(layout, "smoke", run=folder.name, log=None)
     import nbformat
+
     staged = nbformat.read(str(src / "00_a.ipynb"), as_version=4)
     assert "custom run" in staged.cells[1].source and "n=10" in staged.cells[1].source
     assert "0.6" in (src / "scoreboard.md").read_text()
@@ -253,8 +279,10 @@ def test_runners_on_two_chapters_at_once_keep_both_cache_entries(tiny_book):
 
     layout = tiny_book(["00_a", "01_b"])
     cmd = [sys.executable, "-m", "bookkit", "--root", str(layout.root), "execute", "--chapter"]
-    procs = [subprocess.Popen([*cmd, c], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for c in ("00_a", "01_b")]  # two processes, as two terminals would run them
+    procs = [
+        subprocess.Popen([*cmd, c], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for c in ("00_a", "01_b")
+    ]  # two processes, as two terminals would run them
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert sorted(read_cache(layout, "smoke")) == ["00_a", "01_b"]
@@ -300,14 +328,25 @@ def test_a_long_cell_sends_a_heartbeat_to_the_log_file(tiny_book):
 
 # --- building (runs jupyter-book) ----------------------------------------------------------------
 
+
 def test_staging_uses_executed_copies_placeholders_and_a_scoreboard(tiny_book):
     layout = tiny_book(["00_a", "01_b"])
     executed = layout.executed_notebook("smoke", "00_a")
     executed.parent.mkdir(parents=True)
     executed.write_text(layout.notebook("00_a").read_text())
     layout.results_dir.mkdir()
-    layout.results_file("00_a").write_text(json.dumps({"chapter": "00_a", "profile": "smoke", "seed": 0, "device": "cpu",
-                                                       "metrics": {"acc": 0.6}, "published": {}}))
+    layout.results_file("00_a").write_text(
+        json.dumps(
+            {
+                "chapter": "00_a",
+                "profile": "smoke",
+                "seed": 0,
+                "device": "cpu",
+                "metrics": {"acc": 0.6},
+                "published": {},
+            }
+        )
+    )
     notes: list[str] = []
     src = stage_book(layout, "smoke", log=notes.append)
     assert (src / "00_a.ipynb").exists() and (src / "index.md").exists() and (src / "_toc.yml").exists()
@@ -346,12 +385,15 @@ def test_a_local_mathjax_is_bundled_outside_static_paths_and_configured(tiny_boo
     monkeypatch.setenv("DCCA_MATHJAX_DIR", str(es5))
     src = stage_book(layout, "smoke", log=None)
     import yaml
+
     config = yaml.safe_load((src / "_config.yml").read_text())["sphinx"]["config"]
     # Copied to the output's root, outside html_static_path: jupyter-book would add every .js found
     # there to each page, and MathJax loaded twice fails ("Cannot set property Package").
     assert config["mathjax_path"] == "../mathjax/tex-mml-chtml.js"  # relative to _static/
     assert config["html_extra_path"] == ["_mathjax"] and "html_static_path" not in config
-    assert (src / "_mathjax" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").exists()
+    assert (
+        src / "_mathjax" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff"
+    ).exists()
     monkeypatch.setenv("DCCA_MATHJAX_DIR", str(tmp_path / "nowhere"))
     src = stage_book(layout, "smoke", log=None)
     if find_local_mathjax() is None:  # no django-static-mathjax installed either: the CDN default
@@ -363,12 +405,14 @@ def test_kernels_run_without_progress_bars_and_the_environment_is_restored(tiny_
     import os
 
     from bookkit.execute import _kernel_environment
+
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     layout = tiny_book()
     with _kernel_environment(layout.results_dir, layout.build_dir / "progress.log"):
         assert os.environ["TQDM_DISABLE"] == "1" and os.environ["PYTHONHASHSEED"] == "0"
         import subprocess
         import sys
+
         # tqdm reads TQDM_* when it is imported, as a fresh kernel does
         probe = "from tqdm.auto import tqdm; print(tqdm(range(3)).disable)"
         assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"

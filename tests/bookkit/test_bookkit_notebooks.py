@@ -9,8 +9,7 @@ import nbformat
 import pytest
 
 from bookkit.layout import BookLayout, chapters_in_toc
-from bookkit.notebooks import (check_known_parameters, declared_parameters, load_params_file,
-                                         notebook_hygiene_problems)
+from bookkit.notebooks import check_known_parameters, declared_parameters, load_params_file, notebook_hygiene_problems
 
 REPO = Path(__file__).resolve().parents[2]
 LAYOUT = BookLayout.for_repo(REPO)
@@ -67,6 +66,7 @@ def test_every_chapter_notebook_is_in_the_toc():
 
 # The checks themselves, on notebooks that break the rules:
 
+
 def _notebook(tmp_path, *cells):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -86,12 +86,14 @@ def test_hygiene_reports_outputs_counts_and_parameter_cells(tmp_path):
     p1, p2 = nbformat.v4.new_code_cell("a = 1"), nbformat.v4.new_code_cell("b = 2")
     p1.metadata["tags"] = p2.metadata["tags"] = ["parameters"]
     assert notebook_hygiene_problems(_notebook(tmp_path, p1, p2)) == [
-        "expected exactly one code cell tagged 'parameters', found 2"]
+        "expected exactly one code cell tagged 'parameters', found 2"
+    ]
 
 
 def test_declared_parameters_handles_annotations_tuples_and_comments(tmp_path):
-    cell = nbformat.v4.new_code_cell('profile = "smoke"  # or "full"\nepochs: int = 5\na, b = 1, 2\n'
-                                     'sizes = [\n    10,\n    20,\n]\nimport math\n')
+    cell = nbformat.v4.new_code_cell(
+        'profile = "smoke"  # or "full"\nepochs: int = 5\na, b = 1, 2\nsizes = [\n    10,\n    20,\n]\nimport math\n'
+    )
     cell.metadata["tags"] = ["parameters"]
     declared = declared_parameters(_notebook(tmp_path, cell))
     assert list(declared) == ["profile", "epochs", "a", "b", "sizes"]

@@ -10,11 +10,19 @@ from bookkit.scoreboard import format_seconds, load_records, metric_rows, render
 
 
 def _record(profile="smoke", **metrics):
-    return {"chapter": "02_dec_mnist", "profile": profile, "seed": 3, "device": "cpu", "wall_time_s": 75.0,
-            "git_commit": "0123456789abcdef0123+dirty", "date": "2025-11-26T01:00:00+00:00",
-            "machine": {"processor": "x86_64", "cpu_count": 2}, "versions": {"torch": "2.13.0"},
-            "metrics": metrics or {"acc": 0.80, "nmi": 0.7, "loss_curve": [1.0, 0.5]},
-            "published": {"acc": {"value": 0.843, "source": "Xie et al. 2016, Table 2"}}}
+    return {
+        "chapter": "02_dec_mnist",
+        "profile": profile,
+        "seed": 3,
+        "device": "cpu",
+        "wall_time_s": 75.0,
+        "git_commit": "0123456789abcdef0123+dirty",
+        "date": "2025-11-26T01:00:00+00:00",
+        "machine": {"processor": "x86_64", "cpu_count": 2},
+        "versions": {"torch": "2.13.0"},
+        "metrics": metrics or {"acc": 0.80, "nmi": 0.7, "loss_curve": [1.0, 0.5]},
+        "published": {"acc": {"value": 0.843, "source": "Xie et al. 2016, Table 2"}},
+    }
 
 
 def test_rows_pair_each_scalar_metric_with_its_published_value():
@@ -27,23 +35,46 @@ def test_rows_pair_each_scalar_metric_with_its_published_value():
 
 
 def test_nested_metrics_get_dotted_names_and_missing_values_no_difference():
-    rows = {r.metric: r for r in metric_rows("c", {"metrics": {"auc": {"valve1": 0.9}, "f1": None},
-                                                  "published": {"auc.valve1": {"value": 0.95, "source": "s"}}})}
+    rows = {
+        r.metric: r
+        for r in metric_rows(
+            "c",
+            {
+                "metrics": {"auc": {"valve1": 0.9}, "f1": None},
+                "published": {"auc.valve1": {"value": 0.95, "source": "s"}},
+            },
+        )
+    }
     assert rows["auc.valve1"].difference == pytest.approx(-0.05)
     assert rows["f1"].difference is None
 
 
 def test_page_lists_every_chapter_with_its_numbers_and_says_smoke_plainly():
     chapters = ["01_kmeans_cifar", "02_dec_mnist"]
-    page = render_scoreboard(chapters, {"01_kmeans_cifar": None, "02_dec_mnist": _record()}, {}, profile="smoke",
-                             titles={"02_dec_mnist": "DEC on MNIST"})
+    page = render_scoreboard(
+        chapters,
+        {"01_kmeans_cifar": None, "02_dec_mnist": _record()},
+        {},
+        profile="smoke",
+        titles={"02_dec_mnist": "DEC on MNIST"},
+    )
     assert "# Reproduction scoreboard" in page
     assert "come from the smoke profile" in page and "not* paper-scale" in page
     assert "{doc}`DEC on MNIST <02_dec_mnist>`" in page and "<01_kmeans_cifar>" in page
     acc_row = next(line for line in page.splitlines() if "| acc |" in line)
     cells = [c.strip() for c in acc_row.strip("|").split("|")]
-    assert cells == ["{doc}`DEC on MNIST <02_dec_mnist>`", "acc", "0.8", "0.843", "-0.043", "Xie et al. 2016, Table 2",
-                     "**smoke**", "3", "cpu", "1 min 15 s"]
+    assert cells == [
+        "{doc}`DEC on MNIST <02_dec_mnist>`",
+        "acc",
+        "0.8",
+        "0.843",
+        "-0.043",
+        "Xie et al. 2016, Table 2",
+        "**smoke**",
+        "3",
+        "cpu",
+        "1 min 15 s",
+    ]
     nmi_row = next(line for line in page.splitlines() if "| nmi |" in line)
     assert [c.strip() for c in nmi_row.strip("|").split("|")] == ["", "nmi", "0.7", "—", "—", "—", "", "", "", ""]
     missing = next(line for line in page.splitlines() if "<01_kmeans_cifar>" in line)
@@ -53,8 +84,9 @@ def test_page_lists_every_chapter_with_its_numbers_and_says_smoke_plainly():
 
 def test_full_runs_are_shown_with_their_provenance():
     chapters = ["02_dec_mnist"]
-    page = render_scoreboard(chapters, {"02_dec_mnist": None}, {"02_dec_mnist": _record("full", acc=0.84)},
-                             profile="smoke")
+    page = render_scoreboard(
+        chapters, {"02_dec_mnist": None}, {"02_dec_mnist": _record("full", acc=0.84)}, profile="smoke"
+    )
     full_part = page.split("## Paper-scale runs")[1]
     assert "| acc | 0.84 | 0.843 | -0.003 |" in full_part and "| full |" in full_part
     assert "`0123456789ab+dirty`" in full_part and "2025-11-26T01:00:00+00:00" in full_part
@@ -68,8 +100,9 @@ def test_a_run_that_reused_checkpoints_says_so_beside_its_wall_time():
     assert not reused_checkpoints({**fresh, "extra": {"training": {"reused_any": False}, "note": "reused"}})
     page = render_scoreboard(["02_dec_mnist"], {"02_dec_mnist": None}, {"02_dec_mnist": reused}, profile="smoke")
     assert page.count("1 min 15 s (reused checkpoints)") == 3  # headline table, provenance, every-metric table
-    assert "(reused checkpoints)" not in render_scoreboard(["02_dec_mnist"], {"02_dec_mnist": None},
-                                                           {"02_dec_mnist": fresh}, profile="smoke")
+    assert "(reused checkpoints)" not in render_scoreboard(
+        ["02_dec_mnist"], {"02_dec_mnist": None}, {"02_dec_mnist": fresh}, profile="smoke"
+    )
 
 
 def test_full_profile_build_does_not_claim_smoke():
@@ -92,8 +125,7 @@ def test_load_records_reads_files_and_names_a_broken_one(tmp_path):
         load_records(tmp_path, ["b"])
 
 
-@pytest.mark.parametrize("seconds, text", [(12.34, "12.3 s"), (75, "1 min 15 s"), (7380, "2 h 03 min"),
-                                           (None, "n/a")])
+@pytest.mark.parametrize("seconds, text", [(12.34, "12.3 s"), (75, "1 min 15 s"), (7380, "2 h 03 min"), (None, "n/a")])
 def test_wall_time_is_readable(seconds, text):
     assert format_seconds(seconds) == text
 
@@ -114,8 +146,13 @@ def test_spread_over_seeds_is_shown_beside_the_mean_not_as_a_row():
 
 
 def test_headline_tables_keep_published_metrics_and_every_metric_is_folded_below():
-    page = render_scoreboard(["c"], {"c": _record(acc=0.8, nmi=0.7)}, {"c": _record("full", acc=0.84, nmi=0.8)},
-                             profile="smoke", titles={"c": "DEC"})
+    page = render_scoreboard(
+        ["c"],
+        {"c": _record(acc=0.8, nmi=0.7)},
+        {"c": _record("full", acc=0.84, nmi=0.8)},
+        profile="smoke",
+        titles={"c": "DEC"},
+    )
     headline, folded = page.split("## Every metric")
     assert "| nmi |" not in headline and headline.count("| acc |") == 2
     assert headline.index("## Paper-scale runs") < headline.index("## This build (smoke profile)")

@@ -51,6 +51,11 @@ def test_beyond_the_study_and_published_numbers(results):
     # pixel clusters follow brightness far more than the classes do
     assert m["brightness_eta2_pixel_clusters"] > m["brightness_eta2_classes"]
     published = results["published"]
-    assert {"pixels_silhouette", "pixels_dunn_classic", "ae_final_loss", "codes_silhouette",
-            "codes_dunn_classic"} <= set(published)
+    assert {
+        "pixels_silhouette",
+        "pixels_dunn_classic",
+        "ae_final_loss",
+        "codes_silhouette",
+        "codes_dunn_classic",
+    } <= set(published)
     assert all(key in m for key in published)

@@ -85,6 +85,7 @@ def test_confidence_extremes_picks_most_and_least_confident_per_cluster():
 def test_metrics_dict_and_tables_average_over_seeds():
     def fake(acc):
         return SimpleNamespace(metrics={m: {"accuracy": acc, "nmi": acc / 2, "ari": acc / 4} for m in ch2.METHODS})
+
     metrics = ch2.metrics_dict([fake(0.8), fake(0.9)], prefix="fashion_")
     assert metrics["fashion_dec_accuracy"] == pytest.approx(0.85)
     assert metrics["fashion_dec_accuracy_std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
@@ -96,6 +97,7 @@ def test_metrics_dict_and_tables_average_over_seeds():
 
 def test_pipeline_config_rejects_swapped_dec_and_idec():
     from dcca_core.training.dec import DECConfig
+
     with pytest.raises(ValueError, match="IDEC config needs gamma"):
         ch2.PipelineConfig(idec=DECConfig(gamma=0.0))
     with pytest.raises(ValueError, match="DEC config needs gamma = 0"):
@@ -104,10 +106,16 @@ def test_pipeline_config_rejects_swapped_dec_and_idec():
 
 def test_with_autoencoder_changes_only_the_named_autoencoder_settings():
     from dcca_core.training.sdae import SDAEConfig
-    config = ch2.PipelineConfig(sdae=SDAEConfig(layerwise_epochs=0, finetune_epochs=50, finetune_corruption=0.0),
-                                kmeans_n_init=7)
+
+    config = ch2.PipelineConfig(
+        sdae=SDAEConfig(layerwise_epochs=0, finetune_epochs=50, finetune_corruption=0.0), kmeans_n_init=7
+    )
     fashion = ch2.with_autoencoder(config, layerwise_epochs=5, finetune_epochs=20, finetune_corruption=0.2)
-    assert (fashion.sdae.layerwise_epochs, fashion.sdae.finetune_epochs, fashion.sdae.finetune_corruption) == (5, 20, 0.2)
+    assert (fashion.sdae.layerwise_epochs, fashion.sdae.finetune_epochs, fashion.sdae.finetune_corruption) == (
+        5,
+        20,
+        0.2,
+    )
     assert config.sdae.finetune_epochs == 50 and config.sdae.layerwise_epochs == 0  # the original is untouched
     assert fashion.sdae.dims == config.sdae.dims and fashion.kmeans_n_init == 7
     assert fashion.dec == config.dec and fashion.idec == config.idec
@@ -120,12 +128,14 @@ def test_with_autoencoder_changes_only_the_named_autoencoder_settings():
 
 def test_pretraining_figure_has_a_layer_wise_panel_only_when_there_was_that_stage():
     import matplotlib.pyplot as plt
-    from dcca_core.training.sdae import PretrainResult
+
     from dcca_core.training import TrainHistory
+    from dcca_core.training.sdae import PretrainResult
 
     finetune = TrainHistory(epoch_loss=[0.3, 0.2, 0.15])
-    layered = PretrainResult(None, [TrainHistory(epoch_loss=[1.0, 0.5]), TrainHistory(epoch_loss=[0.4, 0.3])],
-                             finetune, "key")
+    layered = PretrainResult(
+        None, [TrainHistory(epoch_loss=[1.0, 0.5]), TrainHistory(epoch_loss=[0.4, 0.3])], finetune, "key"
+    )
     fig = ch2.plot_pretraining(layered)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 and fig.axes[1].get_title() == "End-to-end fine-tuning"
     plain = PretrainResult(None, [TrainHistory(), TrainHistory()], finetune, "key")

@@ -29,8 +29,10 @@ def test_results_have_both_anomaly_protocols_in_range(run_chapter):
 def test_per_digit_tables_cover_the_digits_run(run_chapter):
     record = run_chapter(CHAPTER)
     params, extra = record["params"], record["extra"]
-    for key, digits in (("anomaly_per_digit", params["anomaly_digits"]),
-                        ("one_class_per_digit", params["one_class_digits"])):
+    for key, digits in (
+        ("anomaly_per_digit", params["anomaly_digits"]),
+        ("one_class_per_digit", params["one_class_digits"]),
+    ):
         table = extra[key]
         assert set(table) == {str(d) for d in digits} | {"mean"}
         assert all(0.0 <= v <= 1.0 for row in table.values() for v in row.values())
@@ -53,8 +55,9 @@ def test_length_curve_passes_through_the_clustering_table(run_chapter):
     at_table = {row["model"]: row for row in extra["length_curve"] if row["epoch"] == params["cluster_epochs"]}
     assert at_table["CAE"]["acc"] == metrics["acc_cae"] and at_table["CAE-l2"]["acc"] == metrics["acc_cae_l2"]
     last = max(params["length_epochs"])
-    assert metrics["longest_acc_cae_l2"] == next(r["acc"] for r in extra["length_curve"]
-                                                 if r["model"] == "CAE-l2" and r["epoch"] == last)
+    assert metrics["longest_acc_cae_l2"] == next(
+        r["acc"] for r in extra["length_curve"] if r["model"] == "CAE-l2" and r["epoch"] == last
+    )
 
 
 @pytest.mark.slow
@@ -63,6 +66,9 @@ def test_training_log_names_every_model_and_its_cost(run_chapter):
     training = record["extra"]["training"]
     assert set(training["clustering"]) == {"AE", "AE-l2", "CAE", "CAE-l2", "CAE-batch", "CAE-layer"}
     assert set(training["paper"]) == {str(d) for d in record["params"]["anomaly_digits"]}
-    assert all((entry["seconds"] is None and entry["reused"]) or entry["seconds"] > 0  # None: unknown cost
-               for group in ("clustering", "paper", "one_class") for entry in training[group].values())
+    assert all(
+        (entry["seconds"] is None and entry["reused"]) or entry["seconds"] > 0  # None: unknown cost
+        for group in ("clustering", "paper", "one_class")
+        for entry in training[group].values()
+    )
     assert isinstance(training["reused_any"], bool)

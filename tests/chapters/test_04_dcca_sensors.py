@@ -35,7 +35,7 @@ def test_skab_scores_every_method(results, method):
 def test_skab_flag_everything_is_the_floor_it_should_be(results):
     m = results["metrics"]
     assert m["skab_flag_all_far"] == 100.0 and m["skab_flag_all_mar"] == 0.0
-    assert 0.6 < m["skab_flag_all_f1"] < 0.8     # SKAB's test parts are about half anomalous
+    assert 0.6 < m["skab_flag_all_f1"] < 0.8  # SKAB's test parts are about half anomalous
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -43,7 +43,7 @@ def test_tep_detection_and_false_alarm_rates(results, method):
     m = results["metrics"]
     for key in ("fdr", "fdr_wo_3_9_15", "far", "far_prefault", "fdr_at_far5", "auc"):
         assert 0.0 <= m[f"tep_{method}_{key}"] <= 1.0, key
-    per_fault = results["extra"]["tep_detection_rates"]        # fault → method → rate
+    per_fault = results["extra"]["tep_detection_rates"]  # fault → method → rate
     assert len(per_fault) == m["tep_n_faults"]
     assert all(0.0 <= rate <= 1.0 for rates in per_fault.values() for rate in rates.values())
 
@@ -58,7 +58,7 @@ def test_tep_pca_baseline_is_a_working_monitor(results):
 def test_kernel_claim_is_measured_for_every_group(results, data):
     m = results["metrics"]
     for g in GROUPS:
-        assert 0.5 <= m[f"{data}_kernels_{g}_acc"] <= 1.0   # Hungarian accuracy of two clusters
+        assert 0.5 <= m[f"{data}_kernels_{g}_acc"] <= 1.0  # Hungarian accuracy of two clusters
         assert 0.0 <= m[f"{data}_kernels_{g}_f1"] <= 1.0
 
 

@@ -40,7 +40,8 @@ MALFORMED = {  # name: the cache's JSON text, given (key, stat)
     "digest an int": lambda key, stat: json.dumps({key: {"stat": stat, "digests": {"sha256": 0}}}),
     "digest too short": lambda key, stat: json.dumps({key: {"stat": stat, "digests": {"sha256": "00"}}}),
     "one sound digest, one bad": lambda key, stat: json.dumps(
-        {key: {"stat": stat, "digests": {"sha256": "0" * 64, "md5": None}}}),
+        {key: {"stat": stat, "digests": {"sha256": "0" * 64, "md5": None}}}
+    ),
     "invalid JSON": lambda key, stat: '{"' + key + '": {"stat": [1, 2',
     "not UTF-8": lambda key, stat: "\udcff",
 }
@@ -69,8 +70,7 @@ def test_sound_entries_survive_beside_a_malformed_one(data_file, isolated):
     cache.write_text(json.dumps({"/elsewhere/y.npz": other, key: "garbage"}))
     with pytest.warns(UserWarning, match=r"1 of its 2 entries are malformed \(e\.g\. '.*x\.csv'\)"):
         assert file_digests(path) == {"sha256": SHA}
-    assert json.loads(cache.read_text()) == {"/elsewhere/y.npz": other,
-                                             key: {"stat": stat, "digests": {"sha256": SHA}}}
+    assert json.loads(cache.read_text()) == {"/elsewhere/y.npz": other, key: {"stat": stat, "digests": {"sha256": SHA}}}
 
 
 def test_sound_cache_is_trusted_without_a_warning(data_file, isolated, monkeypatch):

@@ -24,8 +24,12 @@ pytestmark = pytest.mark.timeout(30)  # a guard only: the servers hang up by the
 @pytest.fixture
 def short_limits(monkeypatch):
     """Timeouts of a fraction of a second, so a dead server costs the test almost nothing."""
-    for name in ("DCCA_DATA_CONNECT_TIMEOUT", "DCCA_DATA_READ_TIMEOUT", "DCCA_DATA_STALL_SECONDS",
-                 "DCCA_DATA_STALL_BYTES"):
+    for name in (
+        "DCCA_DATA_CONNECT_TIMEOUT",
+        "DCCA_DATA_READ_TIMEOUT",
+        "DCCA_DATA_STALL_SECONDS",
+        "DCCA_DATA_STALL_BYTES",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(fetch_module, "CONNECT_TIMEOUT_S", 0.5)
     monkeypatch.setattr(fetch_module, "READ_TIMEOUT_S", 0.5)

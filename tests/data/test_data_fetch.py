@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 
 import dcca_core.data.fetch as fetch_module
-from dcca_core.data import (DataChecksumError, DataFile, DataFormatError, DataNotFoundError, get_dataset,
-                            load_fashion_mnist, load_mnist, load_skab, load_tep)
+from dcca_core.data import (
+    DataChecksumError,
+    DataFile,
+    DataFormatError,
+    DataNotFoundError,
+    get_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    load_skab,
+    load_tep,
+)
 from dcca_core.data.fetch import download_file, file_digests, repo_root, search_roots
 from dcca_core.data.readers import read_npz
 

@@ -8,8 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dcca_core.data import (BT601_WEIGHTS, dataset_table, load_cifar10, load_fashion_mnist, load_mnist, load_skab,
-                            load_tep, to_grayscale)
+from dcca_core.data import (
+    BT601_WEIGHTS,
+    dataset_table,
+    load_cifar10,
+    load_fashion_mnist,
+    load_mnist,
+    load_skab,
+    load_tep,
+    to_grayscale,
+)
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -53,8 +61,18 @@ def test_cifar10_test_split(cifar_test):
     assert x.shape == (10000, 32, 32, 3) and x.dtype == np.uint8 and y.dtype == np.int64
     assert y[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
     assert np.bincount(y).tolist() == [1000] * 10
-    assert cifar_test.class_names == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                                      "ship", "truck"]
+    assert cifar_test.class_names == [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
 
 
 def test_cifar10_train_split_counts():
@@ -115,11 +133,14 @@ def test_tep_shapes_runs_and_fault_flags():
             tep.test_run_X(bad)
 
 
-@pytest.mark.parametrize("call, valid", [
-    (lambda: load_mnist("validation"), "train, test, all"),
-    (lambda: load_fashion_mnist(0), "train, test, all"),
-    (lambda: load_cifar10("all"), "train, test"),
-])
+@pytest.mark.parametrize(
+    "call, valid",
+    [
+        (lambda: load_mnist("validation"), "train, test, all"),
+        (lambda: load_fashion_mnist(0), "train, test, all"),
+        (lambda: load_cifar10("all"), "train, test"),
+    ],
+)
 def test_unknown_split_lists_the_valid_ones(call, valid):
     with pytest.raises(ValueError, match=f"unknown split .*valid splits: {valid}"):
         call()

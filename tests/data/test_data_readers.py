@@ -69,11 +69,18 @@ def test_read_cifar_python_layout_matches_the_npz(tmp_path):
     data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(40, 3072)
     path = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
-        _add(tar, "cifar-10-batches-py/batches.meta",
-             pickle.dumps({b"label_names": [n.encode() for n in batch["class_names"]]}, protocol=2))
-        _add(tar, "cifar-10-batches-py/test_batch",
-             pickle.dumps({b"data": data, b"labels": labels.tolist(), b"batch_label": b"testing batch 1 of 1"},
-                          protocol=2))
+        _add(
+            tar,
+            "cifar-10-batches-py/batches.meta",
+            pickle.dumps({b"label_names": [n.encode() for n in batch["class_names"]]}, protocol=2),
+        )
+        _add(
+            tar,
+            "cifar-10-batches-py/test_batch",
+            pickle.dumps(
+                {b"data": data, b"labels": labels.tolist(), b"batch_label": b"testing batch 1 of 1"}, protocol=2
+            ),
+        )
     x, y, names = read_cifar_python(path, "test")
     np.testing.assert_array_equal(x, images)
     np.testing.assert_array_equal(y, labels)
@@ -92,13 +99,17 @@ def test_read_cifar_python_refuses_foreign_pickles(tmp_path):
 
 
 def test_read_tep_dat_reproduces_the_npz(tmp_path):
-    ref = read_npz(SHARED / "tep/tep_braatz.npz", ["train_X", "train_run", "test_X", "test_run", "test_row",
-                                                   "test_fault_active", "var_names"])
+    ref = read_npz(
+        SHARED / "tep/tep_braatz.npz",
+        ["train_X", "train_run", "test_X", "test_run", "test_row", "test_fault_active", "var_names"],
+    )
     paths = {}
     for run in range(22):  # written as the Braatz files are: %.7e columns, d00.dat transposed
         train = ref["train_X"][ref["train_run"] == run]
-        for name, block in ((f"d{run:02d}.dat", train.T if run == 0 else train),
-                            (f"d{run:02d}_te.dat", ref["test_X"][ref["test_run"] == run])):
+        for name, block in (
+            (f"d{run:02d}.dat", train.T if run == 0 else train),
+            (f"d{run:02d}_te.dat", ref["test_X"][ref["test_run"] == run]),
+        ):
             paths[name] = tmp_path / name
             np.savetxt(paths[name], block, fmt="%15.7e")
     arrays = read_tep_dat(paths)

@@ -39,8 +39,7 @@ def test_file_counts_of_the_original_forms():
 
 def test_registry_matches_the_shared_sha256sums():
     sums = dict(line.split()[::-1] for line in (SHARED / "SHA256SUMS").read_text().splitlines() if line.strip())
-    registered = {df.path: df.hashes[0].split(":")[1] for ds in DATASETS.values()
-                  for f in ds.forms for df in f.files}
+    registered = {df.path: df.hashes[0].split(":")[1] for ds in DATASETS.values() for f in ds.forms for df in f.files}
     assert len(sums) == 43
     for path, digest in sums.items():
         assert registered[path] == digest, path
