@@ -243,10 +243,12 @@ class Checkpointer:
                 if self.code.get(k) != header.get("code", {}).get(k)
             )
             log.warning(
-                "reusing checkpoint %s, written by other code (changed: %s) because %s is set",
+                "reusing checkpoint %s, written by other code (changed: %s) because %s is set; "
+                "adopted as %s under the current code's key (the old file is kept)",
                 path,
                 ", ".join(changed) or "none",
                 REUSE_ACROSS_CODE_ENV,
+                self.path.name,
             )
         try:
             state = torch.load(io.BytesIO(body), map_location="cpu", weights_only=False)
@@ -256,6 +258,8 @@ class Checkpointer:
                 f"({type(exc).__name__}: {exc}); it was written by torch {header.get('torch', '?')}. The file "
                 f"is left in place: read it with that torch version, or move it away to train again"
             ) from None
+        if path != self.path:  # adopt: later runs of this code find it without the opt-out
+            self.save(state)
         self.loaded_from = path
         return state
 

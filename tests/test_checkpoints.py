@@ -176,3 +176,5 @@ def test_a_model_from_older_training_code_is_not_reused(training_module, tmp_pat
     assert third.resumed_from_epoch == 2 and third.epoch_loss == second.epoch_loss
     assert "written by other code" in caplog.text and "tiny_training_code" in caplog.text
     assert ckpt.loaded_from != ckpt.path and ckpt.loaded_from.exists()
+    monkeypatch.delenv(ck.REUSE_ACROSS_CODE_ENV)  # adopted: found under the new key without the opt-out
+    assert Checkpointer("tiny", {"a": 1}, root=tmp_path, code=[mod]).load()["epoch"] == 2
