@@ -120,9 +120,18 @@ full: setup ## paper-scale run of the chapters (hours); results kept in results/
 	$(PY) -m bookkit execute $(RUNNER_ARGS) --keep-full-results
 	$(PY) -m bookkit build --profile full
 
-book: setup ## execute the chapters (cached), then build the HTML book in _build/html (warnings are errors)
+# `make book`: the published book, from the committed paper-scale runs (results/full/<chapter>.ipynb);
+# nothing is trained. A chapter with no committed execution shows its smoke run, which is executed
+# (cached) first. `make book PROFILE=smoke` executes and builds the smoke book instead.
+ifeq ($(origin PROFILE),command line)
+book: setup ## the book of PROFILE: execute its chapters (cached), then build the HTML in _build/html
 	$(PY) -m bookkit execute $(RUNNER_ARGS)
 	$(PY) -m bookkit build --profile $(PROFILE)
+else
+book: setup ## the published book: the committed paper-scale runs (smoke runs where none is committed)
+	$(PY) -m bookkit execute --profile smoke --missing-full $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
+	$(PY) -m bookkit build --profile full
+endif
 
 test-book: $(STAMP) ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
 	$(PY) -m pytest -q tests/book_checks

@@ -124,6 +124,41 @@ def _add_banner(notebook: Path, banner: str) -> None:
     nbformat.write(nb, str(notebook))
 
 
+def _stage_published(layout: BookLayout, chapter: str, src: Path, log: Log, stale_notes: dict[str, str]) -> None:
+    """The published page of a chapter: its committed paper-scale execution under a banner naming the
+    run (and whether older code produced it), else its smoke run under a banner saying so."""
+    import nbformat
+
+    from .published import full_execution, is_stale, provenance, run_banner, smoke_fallback_banner
+
+    committed = full_execution(layout, chapter)
+    target = src / f"{chapter}.ipynb"
+    if committed is not None:
+        nb = nbformat.read(str(committed), as_version=4)
+        stamp = provenance(nb)
+        record = json.loads(layout.full_results_file(chapter).read_text(encoding="utf-8"))
+        stale = is_stale(layout, chapter, stamp)
+        if stale:
+            stale_notes[chapter] = f"produced by older code ({' and '.join(stale)} changed since)"
+            log(
+                f"warning: the committed full run of {chapter} was produced by older code ({', '.join(stale)} "
+                f"changed since); `make full CHAPTER={chapter}` runs it again"
+            )
+        shutil.copy2(committed, target)
+        _add_banner(target, run_banner(chapter, record, stamp, stale))
+        return
+    smoke = layout.executed_notebook("smoke", chapter)
+    if not smoke.exists():
+        title = notebook_title(layout.notebook(chapter))
+        log(f"warning: {chapter} has neither a committed full run nor a smoke run; its page is a placeholder")
+        target.with_suffix(".md").write_text(_placeholder(chapter, title, "smoke"), encoding="utf-8")
+        return
+    stale_notes[chapter] = "no paper-scale execution committed; its page shows the smoke run"
+    log(f"note: {chapter} has no committed full execution; its page shows the smoke run")
+    shutil.copy2(smoke, target)
+    _add_banner(target, smoke_fallback_banner(chapter, layout.full_results_file(chapter).exists()))
+
+
 def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = None, log: Log | None = say) -> Path:
     """Fill `_build/src/` (emptied first) with the pages of the book as the toc lists them; return it.
 
@@ -148,6 +183,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
     _bundle_mathjax(src, log)
 
     chapters, titles = [], {}
+    stale_notes: dict[str, str] = {}
     cache = read_cache(layout, profile, overrides)
     for entry in entries:
         if entry.kind == "markdown":
@@ -157,6 +193,9 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
             continue
         chapters.append(entry.name)
         titles[entry.name] = notebook_title(layout.notebook(entry.name))
+        if profile == "full" and not overrides:
+            _stage_published(layout, entry.name, src, log, stale_notes)
+            continue
         executed = layout.executed_notebook(profile, entry.name, overrides)
         if not executed.exists():
             log(
@@ -189,7 +228,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
         # A results file from the other profile does not belong in this build's table.
         current = {c: (r if r and r.get("profile") == profile else None) for c, r in current.items()}
         full = load_records(layout.results_dir / "full", chapters)
-        page = render_scoreboard(chapters, current, full, profile=profile, titles=titles)
+        page = render_scoreboard(chapters, current, full, profile=profile, titles=titles, notes=stale_notes)
         atomic_write_text(src / "scoreboard.md", page)
     return src
 

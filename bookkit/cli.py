@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--keep-full-results",
         action="store_true",
-        help="also copy results/<chapter>.json to results/full/ (full profile only)",
+        help="also keep results/<chapter>.json and the stripped execution in results/full/ (full profile only)",
+    )
+    ex.add_argument(
+        "--missing-full",
+        action="store_true",
+        help="only the chapters with no committed full execution (results/full/<chapter>.ipynb): the ones "
+        "whose smoke run the published book shows",
     )
     ex.add_argument(
         "-p",
@@ -79,10 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "execute":
             overrides = dict(parse_override(name, value) for name, value in args.parameter)
+            chapters = args.chapter
+            if args.missing_full:
+                from .layout import chapters_in_toc
+                from .published import full_execution
+
+                chapters = [c for c in (chapters or chapters_in_toc(layout)) if full_execution(layout, c) is None]
+                if not chapters:
+                    print("every chapter has a committed full execution; nothing to run")
+                    return 0
             execute_book(
                 layout,
                 args.profile,
-                args.chapter,
+                chapters,
                 overrides=overrides,
                 force=args.force,
                 keep_full_results=args.keep_full_results,

@@ -494,10 +494,14 @@ def execute_chapter(
             run = ChapterRun(chapter, "executed", seconds, target, results)
 
     if keep_full_results:
+        from .published import keep_full_execution
+
         keep = layout.full_results_file(chapter)
         if not keep.exists() or keep.read_bytes() != results.read_bytes():
             atomic_write_text(keep, results.read_text(encoding="utf-8"))
             log(f"    kept {keep}")
+        seconds = run.seconds if run.status == "executed" else float((cache.get(chapter) or {}).get("seconds") or 0)
+        log(f"    kept {keep_full_execution(layout, chapter, target, parameters=parameters, seconds=seconds)}")
     return run
 
 

@@ -253,12 +253,14 @@ def render_scoreboard(
     profile: str,
     titles: dict[str, str] | None = None,
     link: bool = True,
+    notes: dict[str, str] | None = None,
 ) -> str:
     """The scoreboard page (MyST markdown): the kept paper-scale runs, this build's numbers, then every
     metric of each chapter, folded.
 
     `current` holds this build's records (profile `profile`), `full` those from results/full/.
     Every chapter gets a row even when it has no results yet, so the page lists every chapter.
+    `notes` (chapter → text) flags paper-scale runs a reader should doubt, e.g. "produced by older code".
     """
     titles = titles or {}
     profiles = {rec.get("profile") for rec in current.values() if rec}
@@ -287,6 +289,10 @@ def render_scoreboard(
             "",
         ]
         out += _table(chapters, full, titles, link, "no full-profile run recorded yet", published_only=True)
+        if notes:
+            out += ["", ":::{warning}", "**Read these paper-scale runs with care:**", ""]
+            out += [f"- {_cell(titles.get(c, c))}: {notes[c]}." for c in chapters if c in notes]
+            out += [":::"]
         out += ["", "Provenance of the paper-scale runs:", ""]
         out += _provenance(chapters, full, titles, link)
     else:

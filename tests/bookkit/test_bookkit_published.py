@@ -1,0 +1,168 @@
+"""The published book: committed paper-scale executions, their provenance stamp, banners, staleness."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import nbformat
+import pytest
+
+from bookkit.build import stage_book
+from bookkit.published import (
+    METADATA_KEY,
+    full_execution,
+    is_stale,
+    keep_full_execution,
+    provenance,
+    run_banner,
+    smoke_fallback_banner,
+    strip_execution,
+)
+
+
+def _png(size=(300, 200)) -> str:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray((rng.random((*size[::-1], 3)) * 40 + 100).astype("uint8"))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _executed_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('acc'); train()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="acc 0.91\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="IProgress not found. Please update jupyter\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="train: 40%|####      | 4/10 [00:01<00:02, 3.1it/s]\r"),
+        nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"}),
+    ]
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-12-02T06:00:00"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), cell]
+    return nb
+
+
+def test_stripping_keeps_results_and_figures_and_drops_the_noise():
+    nb = _executed_notebook()
+    before = len(nb.cells[1].outputs[-1]["data"]["image/png"])
+    out = strip_execution(nb).cells[1].outputs
+    texts = [o.get("text", "") for o in out if o["output_type"] == "stream"]
+    assert texts == ["acc 0.91\n"]  # stderr, the IProgress warning and the progress bar are gone
+    assert len(out) == 2 and "image/png" in out[1]["data"]
+    assert len(out[1]["data"]["image/png"]) < before  # the figure was recompressed, not dropped
+    assert "execution" not in nb.cells[1].metadata
+
+
+def test_banner_names_the_run_its_cost_and_staleness():
+    record = {
+        "seed": 0,
+        "params": {"n_seeds": 3},
+        "git_commit": "5e281f4b1a2033e6",
+        "date": "2026-11-26T11:41:44",
+        "machine": {"cpu_count": 2, "torch_threads": 1},
+        "wall_time_s": 647.0,
+        "extra": {"training_seconds": 7560.0},
+    }
+    text = run_banner("02_dec_mnist", record, {"seconds": 646.7}, stale=[])
+    assert "paper-scale run" in text and "seeds 0, 1, 2" in text and "`5e281f4b1a20`" in text
+    assert "2026-11-26" in text and "2 CPU cores" in text and "no GPU" in text
+    assert "run time 10 min 47 s" in text and "2 h 06 min" in text
+    assert "older code" not in text
+    stale = run_banner(
+        "02_dec_mnist", {**record, "extra": {"training": {"reused_any": True}}}, {"seconds": 60}, stale=["the library"]
+    )
+    assert "Produced by older code" in stale and "the library changed" in stale
+    assert "whose training time is not in this figure" in stale
+    assert "smoke run" in smoke_fallback_banner("03_l2_autoencoder", True)
+    assert "results/full/03_l2_autoencoder.json" in smoke_fallback_banner("03_l2_autoencoder", True)
+
+
+def _commit_full_run(layout, chapter="00_a"):
+    executed = layout.build_dir / "executed" / "full" / f"{chapter}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_executed_notebook(), str(executed))
+    (layout.results_dir / "full").mkdir(parents=True, exist_ok=True)
+    layout.full_results_file(chapter).write_text(
+        json.dumps(
+            {
+                "chapter": chapter,
+                "profile": "full",
+                "seed": 0,
+                "params": {},
+                "git_commit": "abc123",
+                "date": "2026-12-01",
+                "machine": {"cpu_count": 2, "torch_threads": 1},
+                "wall_time_s": 12.0,
+                "metrics": {"acc": 0.9},
+                "published": {"acc": {"value": 0.8, "source": "Tiny 2020"}},
+            }
+        )
+    )
+    return keep_full_execution(layout, chapter, executed, parameters={"profile": "full", "n": 5}, seconds=12.0)
+
+
+def test_a_kept_full_execution_is_stamped_and_goes_stale_when_code_changes(tiny_book):
+    layout = tiny_book()
+    path = _commit_full_run(layout)
+    assert path == layout.results_dir / "full" / "00_a.ipynb" == full_execution(layout, "00_a")
+    stamp = provenance(nbformat.read(str(path), as_version=4))
+    assert stamp["profile"] == "full" and stamp["parameters"] == {"profile": "full", "n": 5}
+    assert stamp["git_commit"] == "abc123" and stamp["seconds"] == 12.0
+    assert is_stale(layout, "00_a", stamp) == []
+    (layout.root / "lib" / "core.py").write_text("VALUE = 2\n")
+    assert is_stale(layout, "00_a", stamp) == ["the library"]
+    nb = nbformat.read(str(layout.notebook("00_a")), as_version=4)
+    nb.cells[0].source += "\n\nMore text."
+    nbformat.write(nb, str(layout.notebook("00_a")))
+    assert is_stale(layout, "00_a", stamp) == ["the library", "the chapter's notebook"]
+    assert METADATA_KEY in nbformat.read(str(path), as_version=4).metadata
+
+
+def test_the_published_book_stages_committed_runs_and_smoke_fallbacks(tiny_book):
+    layout = tiny_book(["00_a", "01_b"])
+    _commit_full_run(layout, "00_a")
+    smoke = layout.executed_notebook("smoke", "01_b")
+    smoke.parent.mkdir(parents=True, exist_ok=True)
+    smoke.write_text(layout.notebook("01_b").read_text())
+    (layout.root / "lib" / "core.py").write_text("VALUE = 3\n")  # 00_a's run is now by older code
+    notes: list[str] = []
+    src = stage_book(layout, "full", log=notes.append)
+    a = nbformat.read(str(src / "00_a.ipynb"), as_version=4)
+    assert "paper-scale run" in a.cells[1].source and "acc 0.91" in json.dumps(a.cells[2].outputs)
+    assert any("Produced by older code" in c.source for c in a.cells[1:3])
+    b = nbformat.read(str(src / "01_b.ipynb"), as_version=4)
+    assert "This page shows the smoke run" in b.cells[1].source
+    assert any("00_a was produced by older code" in n for n in notes)
+    board = (src / "scoreboard.md").read_text()
+    assert "produced by older code" in board and "no paper-scale execution committed" in board
+
+
+@pytest.mark.parametrize(
+    "chapter", ["00_data", "01_kmeans_cifar", "02_dec_mnist", "03_l2_autoencoder", "04_dcca_sensors"]
+)
+def test_each_committed_full_execution_is_clean_and_matches_its_results(chapter, book_layout):
+    path = full_execution(book_layout, chapter)
+    if path is None:
+        pytest.skip(f"no committed full execution of {chapter} yet (its page shows the smoke run)")
+    nb = nbformat.read(str(path), as_version=4)
+    stamp = provenance(nb)
+    record = json.loads(book_layout.full_results_file(chapter).read_text(encoding="utf-8"))
+    assert stamp["profile"] == "full" and stamp["git_commit"] == record["git_commit"]
+    assert stamp["library_fingerprint"] and stamp["notebook_fingerprint"] and stamp["seconds"] > 0
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert sum(bool(c.outputs) for c in code) >= len(code) // 2  # executed, with outputs
+    for cell in code:
+        for out in cell.outputs:
+            assert not (out["output_type"] == "stream" and out.get("name") == "stderr")
+            assert "IProgress not found" not in out.get("text", "") and "it/s]" not in out.get("text", "")
+    # the numbers shown are the results file's: the record's metrics appear in the executed outputs
+    shown = json.dumps([c.outputs for c in code])
+    numbers = [v for v in record["metrics"].values() if isinstance(v, float)]
+    assert numbers and sum(f"{v:.3f}" in shown for v in numbers) >= min(3, len(numbers))
+    assert path.stat().st_size < 3_000_000, f"{path} is {path.stat().st_size / 1e6:.1f} MB (aim: ≤ 3 MB)"
