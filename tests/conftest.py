@@ -204,6 +204,7 @@ def tiny_book(tmp_path):
         toc = ["format: jb-book", "root: index", "chapters:"] + [f"  - file: {c}" for c in (*chapters, *toc_extra)]
         (root / "_toc.yml").write_text("\n".join(toc) + "\n")
         (root / "_config.yml").write_text((REPO / "_config.yml").read_text())
+        (root / "book" / "references.bib").write_text((REPO / "book" / "references.bib").read_text())
         return BookLayout(
             root=root,
             book_dir=root / "book",
