@@ -12,11 +12,44 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dcca_core.claims import VERDICT_RULE, VERDICTS, verdict
 from dcca_core.results import read_results
 
-__all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard"]
+__all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard", "seeds_of", "reference_kind"]
 
-COLUMNS = ("Chapter", "Metric", "Ours", "Published", "Difference", "Source", "Profile", "Seed", "Device", "Wall time")
+COLUMNS = ("Chapter", "Metric", "Ours", "Reference", "Difference", "Verdict", "Source", "Seeds", "Wall time")
+# Shown in the headline tables even without a published figure: the numbers a chapter is about.
+HEADLINE_METRICS = ("tep_dcca_fdr_at_far5", "tep_dpca_fdr_at_far5", "tep_dcca_fdr")
+KINDS = {"published": "", "other method": "another method's figure", "target": "a target, not a published figure"}
+
+
+def seeds_of(record: dict[str, Any]) -> list[int]:
+    """The seeds a record's numbers come from: seed, seed+1, ... (n_seeds in its params)."""
+    seed = record.get("seed", 0)
+    n = (record.get("params") or {}).get("n_seeds") or 1
+    try:
+        return list(range(int(seed), int(seed) + int(n)))
+    except (TypeError, ValueError):
+        return []
+
+
+def reference_kind(published: dict[str, Any]) -> str:
+    """ "published" (a citable figure of the same method), "other method" or "target": from the entry's
+    `kind`, else read from its source text (older records carry none)."""
+    kind = published.get("kind")
+    if kind in KINDS:
+        return str(kind)
+    source = str(published.get("source", "")).lower()
+    if "different method" in source or "best entry" in source:
+        return "other method"
+    if "quoted in issue" in source or "target" in source or source.startswith("≈"):
+        return "target"
+    return "published"
+
+
+def _percent_metric(metric: str) -> bool:
+    """False-alarm and missed-alarm rates are kept in % by the chapters; the rest are fractions."""
+    return any(part in ("far", "mar") for part in metric.split("_"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,18 @@ class MetricRow:
     device: str
     wall_time_s: float | None
     ours_std: float | None = None
+    kind: str = "published"
+    n_seeds: int = 1
+
+    @property
+    def verdict(self) -> str:
+        """The book's verdict (dcca_core.claims) against a citable published figure, else "—"."""
+        if self.kind != "published" or not (_is_number(self.ours) and _is_number(self.published)):
+            return "—"
+        pct = 100.0 if _percent_metric(self.metric) else 1.0
+        lower = _percent_metric(self.metric)
+        sd = self.ours_std if (self.ours_std is not None and self.n_seeds > 1) else 0.0
+        return verdict(float(self.ours) / pct, float(sd) / pct, float(self.published) / pct, higher_is_better=not lower)
 
     @property
     def difference(self) -> float | None:
@@ -85,6 +130,7 @@ def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
             continue
         pub = published.get(metric)
         pub_value, source = (pub.get("value"), str(pub.get("source", ""))) if isinstance(pub, dict) else (pub, "")
+        kind = reference_kind(pub) if isinstance(pub, dict) else "published"
         std = stds.get(metric)
         rows.append(
             MetricRow(
@@ -98,6 +144,8 @@ def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
                 str(record.get("device", "?")),
                 record.get("wall_time_s"),
                 float(std) if _is_number(std) else None,
+                kind,
+                max(1, len(seeds_of(record))),
             )
         )
     return rows
@@ -154,9 +202,21 @@ def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
 
 
 def _ours(row: MetricRow) -> str:
-    """Our value, with its spread over seeds when the chapter ran several (mean ± std)."""
-    text = _num(row.ours)
-    return f"{text} ± {row.ours_std:.2g}" if row.ours_std is not None and _is_number(row.ours) else text
+    """Our value (in % for FAR/MAR), with its spread over seeds only when there were several
+    (mean ± sd, ddof as the chapter states)."""
+    unit = " %" if _percent_metric(row.metric) else ""
+    text = _num(row.ours) + (unit if _is_number(row.ours) else "")
+    if row.ours_std is not None and row.n_seeds > 1 and _is_number(row.ours):
+        text += f" ± {row.ours_std:.2g}{unit}"
+    return text
+
+
+def _reference(row: MetricRow) -> str:
+    if row.published is None:
+        return "—"
+    unit = " %" if _percent_metric(row.metric) and _is_number(row.published) else ""
+    label = KINDS.get(row.kind, "")
+    return _num(row.published) + unit + (f" ({label})" if label else "")
 
 
 def _table(
@@ -176,7 +236,7 @@ def _table(
         record = records.get(chapter)
         rows = metric_rows(chapter, record) if record else []
         if published_only:
-            rows = [r for r in rows if r.published is not None]
+            rows = [r for r in rows if r.published is not None or r.metric in HEADLINE_METRICS]
         name = _chapter_link(chapter, titles, link)
         if not record:
             lines.append(f"| {name} | {missing_text} |" + " |" * (len(COLUMNS) - 2))
@@ -186,16 +246,8 @@ def _table(
             lines.append(f"| {name} | {empty} |" + " |" * (len(COLUMNS) - 2))
         for k, r in enumerate(rows):
             diff = r.difference
-            run = (
-                [
-                    f"**{r.profile}**" if r.profile == "smoke" else r.profile,
-                    _num(r.seed),
-                    _cell(r.device),
-                    _wall_time(record),
-                ]
-                if k == 0
-                else [""] * 4
-            )
+            seeds = ", ".join(str(s) for s in seeds_of(record)) or "?"
+            run = [seeds, _wall_time(record)] if k == 0 else [""] * 2
             lines.append(
                 "| "
                 + " | ".join(
@@ -203,8 +255,9 @@ def _table(
                         name if k == 0 else "",
                         _cell(r.metric),
                         _ours(r),
-                        _num(r.published) if r.published is not None else "—",
+                        _reference(r),
                         f"{diff:+.4g}" if diff is not None else "—",
+                        r.verdict,
                         _cell(r.source) or "—",
                         *run,
                     ]
@@ -214,12 +267,40 @@ def _table(
     return lines + ["", "::::"]
 
 
+def _verdict_summary(
+    chapters: list[str], full: dict[str, dict | None], titles: dict[str, str], link: bool
+) -> list[str]:
+    """The first screen: per chapter, how many of its citable published figures the paper-scale run
+    reproduced, exceeded, partly reproduced or did not reproduce (the rule follows the table)."""
+    lines = [
+        "## Verdicts at a glance",
+        "",
+        "::::{container} scoreboard",
+        "",
+        "| Chapter | " + " | ".join(v for v in VERDICTS) + " | figures |",
+        "|---|" + "---|" * (len(VERDICTS) + 1),
+    ]
+    totals = dict.fromkeys(VERDICTS, 0)
+    for chapter in chapters:
+        rec = full.get(chapter)
+        rows = [r for r in metric_rows(chapter, rec) if r.verdict != "—"] if rec else []
+        counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
+        for v in VERDICTS:
+            totals[v] += counts[v]
+        cells = [str(counts[v]) for v in VERDICTS] if rows else ["—"] * len(VERDICTS)
+        lines.append(f"| {_chapter_link(chapter, titles, link)} | " + " | ".join(cells) + f" | {len(rows)} |")
+    lines.append(
+        "| **all chapters** | " + " | ".join(f"**{totals[v]}**" for v in VERDICTS) + f" | **{sum(totals.values())}** |"
+    )
+    return lines + ["", "::::", "", VERDICT_RULE + " Figures of other methods and targets get no verdict.", ""]
+
+
 def _provenance(chapters: list[str], records: dict[str, dict | None], titles: dict[str, str], link: bool) -> list[str]:
     lines = [
         "::::{container} scoreboard",
         "",
-        "| Chapter | Git commit | Date (UTC) | Machine | torch | Wall time |",
-        "|---|---|---|---|---|---|",
+        "| Chapter | Profile | Device | Git commit | Date (UTC) | Machine | torch | Wall time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for chapter in chapters:
         rec = records.get(chapter)
@@ -237,7 +318,9 @@ def _provenance(chapters: list[str], records: dict[str, dict | None], titles: di
         )
         commit = str(rec.get("git_commit", "unknown"))
         lines.append(
-            f"| {_chapter_link(chapter, titles, link)} | `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
+            f"| {_chapter_link(chapter, titles, link)} | {_cell(str(rec.get('profile', '?')))} "
+            f"| {_cell(str(rec.get('device', '?')))} "
+            f"| `{_cell(commit[:12] + ('+dirty' if commit.endswith('+dirty') else ''))}` "
             f"| {_cell(str(rec.get('date', 'n/a')))} | {_cell(desc) or 'n/a'} "
             f"| {_cell(str((rec.get('versions') or {}).get('torch', 'n/a')))} "
             f"| {_wall_time(rec)} |"
@@ -281,6 +364,7 @@ def render_scoreboard(
         "",
     ]
 
+    out += _verdict_summary(chapters, full, titles, link)
     out += ["## Paper-scale runs (full profile)", ""]
     if any(full.get(c) for c in chapters):
         out += [

@@ -69,16 +69,15 @@ def test_page_lists_every_chapter_with_its_numbers_and_says_smoke_plainly():
         "0.8",
         "0.843",
         "-0.043",
+        "not reproduced",  # 4.3 points below, one seed: beyond 3 points
         "Xie et al. 2016, Table 2",
-        "**smoke**",
-        "3",
-        "cpu",
+        "3",  # the seeds: the list, here one seed
         "1 min 15 s",
     ]
     nmi_row = next(line for line in page.splitlines() if "| nmi |" in line)
-    assert [c.strip() for c in nmi_row.strip("|").split("|")] == ["", "nmi", "0.7", "—", "—", "—", "", "", "", ""]
-    missing = next(line for line in page.splitlines() if "<01_kmeans_cifar>" in line)
-    assert "not run in the smoke profile yet" in missing and missing.count("|") == 11
+    assert [c.strip() for c in nmi_row.strip("|").split("|")] == ["", "nmi", "0.7", "—", "—", "—", "—", "", ""]
+    missing = next(line for line in page.splitlines() if "<01_kmeans_cifar>" in line and "not run" in line)
+    assert "not run in the smoke profile yet" in missing and missing.count("|") == 10
     assert "No paper-scale run has been recorded yet" in page
 
 
@@ -138,11 +137,30 @@ def test_a_published_figure_without_our_metric_still_gets_a_row():
 
 
 def test_spread_over_seeds_is_shown_beside_the_mean_not_as_a_row():
-    record = _record(acc=0.78, acc_std=0.0217, nmi=0.7)
+    record = {**_record(acc=0.78, acc_std=0.0217, nmi=0.7), "params": {"n_seeds": 3}}
     rows = {r.metric: r for r in metric_rows("c", record)}
     assert set(rows) == {"acc", "nmi"} and rows["acc"].ours_std == pytest.approx(0.0217)
     page = render_scoreboard(["c"], {"c": record}, {}, profile="smoke")
-    assert "| acc | 0.78 ± 0.022 | 0.843 | -0.063 |" in page and "acc_std" not in page
+    assert "| acc | 0.78 ± 0.022 | 0.843 | -0.063 | partly |" in page and "acc_std" not in page
+    assert "| 3, 4, 5 |" in page  # the seeds, listed
+    single = render_scoreboard(["c"], {"c": _record(acc=0.78, acc_std=0.0, nmi=0.7)}, {}, profile="smoke")
+    assert "| acc | 0.78 | 0.843 |" in single  # one seed: no "±"
+
+
+def test_other_methods_and_targets_are_labelled_and_get_no_verdict():
+    record = _record(skab_dcca_f1=0.78, skab_dcca_far=27.7, tep_dcca_fdr_at_far5=0.5)
+    record["published"] = {
+        "skab_dcca_f1": {"value": 0.78, "source": "SKAB leaderboard: best entry, Conv-AE and MSET"},
+        "skab_dcca_far": {"value": 13.55, "source": "SKAB leaderboard, Conv-AE", "kind": "other method"},
+    }
+    page = render_scoreboard(["c"], {"c": record}, {"c": {**record, "profile": "full"}}, profile="smoke")
+    f1 = next(line for line in page.splitlines() if "| skab_dcca_f1 |" in line)
+    assert "0.78 (another method's figure)" in f1 and "| — |" in f1
+    far = next(line for line in page.splitlines() if "| skab_dcca_far |" in line)
+    assert "27.7 %" in far and "13.55 % (another method's figure)" in far
+    assert "| tep_dcca_fdr_at_far5 |" in page  # the TEP headline number is shown without a reference
+    glance = page.split("## Paper-scale runs")[0]
+    assert "## Verdicts at a glance" in glance and "| **all chapters** | **0** | **0** | **0** | **0** | **0** |" in glance
 
 
 def test_headline_tables_keep_published_metrics_and_every_metric_is_folded_below():
