@@ -160,7 +160,9 @@ def test_other_methods_and_targets_are_labelled_and_get_no_verdict():
     assert "27.7 %" in far and "13.55 % (another method's figure)" in far
     assert "| tep_dcca_fdr_at_far5 |" in page  # the TEP headline number is shown without a reference
     glance = page.split("## Paper-scale runs")[0]
-    assert "## Verdicts at a glance" in glance and "| **all chapters** | **0** | **0** | **0** | **0** | **0** |" in glance
+    assert (
+        "## Verdicts at a glance" in glance and "| **all chapters** | **0** | **0** | **0** | **0** | **0** |" in glance
+    )
 
 
 def test_headline_tables_keep_published_metrics_and_every_metric_is_folded_below():
