@@ -18,19 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from .utils import check_2d
+
 __all__ = ["ChannelScaler", "sliding_windows", "window_ends", "window_labels", "windows_to_points"]
 
 WINDOW_LABEL_RULES = ("last", "any", "majority", "all")
 
 
 def _as_series(X: Any, name: str = "X") -> np.ndarray:
+    """A series as float64 `(n_points, n_channels)` (a 1-D series is one channel), checked by
+    `utils.check_2d` (non-empty, finite)."""
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ValueError(f"{name} must be a (n_points, n_channels) series with n_points ≥ 1, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them first")
+    check_2d(arr, name, layout="(n_points, n_channels) series")
     return arr
 
 

@@ -1,4 +1,5 @@
-"""Cross-cutting helpers: seeding, device selection, tensors, timing, versions.
+"""Cross-cutting helpers: seeding (and the derived-seed formulas), device selection, input checks,
+batched inference, mean ± sd over seeds, timing, versions.
 
 One place for each concern, so that no chapter re-implements them.
 """
@@ -10,9 +11,9 @@ import os
 import platform
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +24,13 @@ __all__ = [
     "accumulator_device",
     "as_tensor",
     "check_2d",
+    "batched",
+    "epoch_seed",
+    "dec_block_seed",
+    "layer_seed",
+    "split_seed",
+    "MeanSD",
+    "mean_sd",
     "Timer",
     "keep_torch_threads",
     "progress_bar",
@@ -85,9 +93,13 @@ def as_tensor(x: Any, device: str | torch.device = "cpu", dtype: torch.dtype = t
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=get_device(device))
 
 
-def check_2d(X: Any, name: str = "X", *, finite: bool = True) -> torch.Tensor:
-    """NumPy array or tensor → 2-D real tensor (no copy); ValueError naming the argument and the
-    problem (dtype, shape, empty, and NaN/inf when `finite`)."""
+def check_2d(X: Any, name: str = "X", *, finite: bool = True, layout: str = "(n_samples, n_features)") -> torch.Tensor:
+    """NumPy array or tensor → 2-D real tensor (no copy, dtype kept); ValueError naming the argument
+    and the problem (dtype, shape, empty, and NaN/inf when `finite`). `layout` names the two axes in
+    the shape message, e.g. "(n_points, n_channels)" for a sensor series.
+
+    The one 2-D validator: `metrics`, `cluster`, `anomaly`, `preprocess` and `plots` call it. Training
+    data of any rank (images, windows) goes through `dcca_core.training.check_training_data`."""
     if isinstance(X, torch.Tensor):
         t = X.detach()
     else:
@@ -100,12 +112,108 @@ def check_2d(X: Any, name: str = "X", *, finite: bool = True) -> torch.Tensor:
     if t.is_complex() or t.dtype == torch.bool:
         raise ValueError(f"{name} must be real-valued, got dtype {t.dtype}")
     if t.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
+        raise ValueError(f"{name} must be 2-D {layout}, got shape {tuple(t.shape)}")
     if t.shape[0] == 0 or t.shape[1] == 0:
         raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
     if finite and t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} contains NaN or infinity")
     return t
+
+
+def batched(
+    fn: Callable[[torch.Tensor], Any], X: torch.Tensor, batch_size: int = 1024, device: str | torch.device = "auto"
+) -> Any:
+    """`fn` over consecutive batches `X[i : i + batch_size]` moved to `device`, without gradients;
+    the outputs (a tensor, or a tuple of tensors) are moved to the CPU and concatenated along dim 0.
+
+    The one batched-inference loop of the library (the caller puts its model in eval mode on the
+    device first). `dcca_core.training.loop.encode` keeps its own copy of this loop: its source is
+    part of the checkpoint keys of every trained model, so it is not edited for a refactor.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    dev = get_device(device)
+    parts: list[Any] = []
+    with torch.no_grad():
+        for i in range(0, len(X), batch_size):
+            out = fn(X[i : i + batch_size].to(dev))
+            parts.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
+    if not parts:
+        raise ValueError("X is empty: nothing to run the model on")
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(column) for column in zip(*parts, strict=True))
+    return torch.cat(parts)
+
+
+# ---- derived seeds ------------------------------------------------------------------------------
+# Every place that turns the run's seed into another seed, in one list. The formulas are fixed: the
+# committed results and checkpoints were produced with them, so changing one changes the numbers.
+#
+#   seed * 100_003 + epoch                    torch, every epoch of `training.loop.fit_autoencoder`
+#                                             (written out in loop.py, whose source is part of the
+#                                             checkpoint keys; `epoch_seed(seed, epoch)` equals it)
+#   seed * 100_003 + 1_000 * phase + epoch    torch, every epoch of DCCA's joint stages 1 and 2
+#   seed * 1_000_003 + iteration              the batch order of each block of T DEC/IDEC iterations
+#   seed * 31 + layer                         each greedy layer-wise SDAE stage
+#   [seed, part]                              NumPy SeedSequence entropy, e.g. chapter 3's per-digit split
+
+
+def epoch_seed(seed: int, epoch: int, phase: int = 0) -> int:
+    """`seed * 100_003 + 1_000 * phase + epoch`: the torch seed of one training epoch. `phase=0` is
+    the formula of `training.loop.fit_autoencoder`; DCCA's joint stages use phase 1 and 2."""
+    return int(seed) * 100_003 + 1_000 * int(phase) + int(epoch)
+
+
+def dec_block_seed(seed: int, iteration: int) -> int:
+    """`seed * 1_000_003 + iteration`: the generator of the batch order of the DEC/IDEC block of T
+    iterations that starts at `iteration` (so a resumed run draws the same batches)."""
+    return int(seed) * 1_000_003 + int(iteration)
+
+
+def layer_seed(seed: int, layer: int) -> int:
+    """`seed * 31 + layer`: the training seed of greedy layer-wise pretraining stage `layer`."""
+    return int(seed) * 31 + int(layer)
+
+
+def split_seed(seed: int, part: int) -> list[int]:
+    """`[seed, part]`: the entropy of `np.random.default_rng`, one independent stream per part (e.g.
+    per anomaly digit) that does not depend on which other parts are run."""
+    return [int(seed), int(part)]
+
+
+# ---- mean ± sd over seeds -----------------------------------------------------------------------
+
+
+class MeanSD(NamedTuple):
+    """Mean and standard deviation over `n` values (e.g. seeds), with the `ddof` the sd used."""
+
+    mean: Any
+    sd: Any
+    n: int
+    ddof: int
+
+    def label(self) -> str:
+        """What a "±" shown beside these numbers means, e.g. "mean ± sd over 3 seeds (ddof=1)"."""
+        return f"mean ± sd over {self.n} seed{'s' if self.n != 1 else ''} (ddof={self.ddof})"
+
+
+def mean_sd(values: Any, ddof: int = 1, axis: int = 0) -> MeanSD:
+    """Mean and sample standard deviation (`ddof=1` by default) of `values` along `axis`, as float64.
+
+    With `n ≤ ddof` values the sd is NaN (undefined), never a made-up 0. Scalars come back as
+    floats, reductions of arrays as arrays. The one owner of "mean ± sd over seeds" in the book.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0 or arr.shape[axis] == 0:
+        raise ValueError(f"need at least one value along axis {axis}, got shape {arr.shape}")
+    if ddof < 0:
+        raise ValueError(f"ddof must be ≥ 0, got {ddof}")
+    n = int(arr.shape[axis])
+    mean = arr.mean(axis=axis)
+    sd = arr.std(axis=axis, ddof=ddof) if n > ddof else np.full_like(mean, np.nan)
+    if np.ndim(mean) == 0:
+        return MeanSD(float(mean), float(sd), n, int(ddof))
+    return MeanSD(mean, sd, n, int(ddof))
 
 
 class Timer:

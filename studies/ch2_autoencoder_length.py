@@ -66,9 +66,9 @@ def main() -> None:
     for stop in args.stops:
         config = SDAEConfig(finetune_epochs=stop, batch_size=256, lr=1e-3, **RECIPES[args.recipe])
         if previous is not None:
-            extend_finetuning(X, config, previous, seed=args.seed, name=name)
+            extend_finetuning(X, config, previous, seed=args.seed, checkpoint_name=name)
         t = time.perf_counter()
-        pretrain = pretrain_sdae(X, config, seed=args.seed, name=name, progress=False)
+        pretrain = pretrain_sdae(X, config, seed=args.seed, checkpoint_name=name, progress=False)
         Z = encode(pretrain.model, X)
         labels = KMeans(10, n_init=20, random_state=args.seed).fit(Z).labels_
         print(

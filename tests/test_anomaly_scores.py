@@ -5,7 +5,6 @@ import torch
 from dcca_core.anomaly.scores import (
     cluster_anomaly_score,
     cluster_score,
-    reconstruction_error_score,
     reconstruction_errors,
 )
 from dcca_core.metrics import roc_auc
@@ -48,14 +47,6 @@ def test_auc_of_a_perfectly_separating_cluster_score_is_one():
     score = cluster_anomaly_score(np.vstack([normal, anomalous]), centers)
     assert roc_auc(np.array([0, 0, 0, 1, 1]), score) == pytest.approx(1.0)
     assert roc_auc(np.array([0, 0, 0, 1, 1]), -score) == pytest.approx(0.0)
-
-
-def test_reconstruction_error_score_by_hand():
-    x = np.zeros((2, 2, 2))
-    x_hat = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 2.0]]])
-    assert np.allclose(reconstruction_error_score(x, x_hat), [0.5, 1.0])
-    with pytest.raises(ValueError, match="same shape"):
-        reconstruction_error_score(x, x_hat[:1])
 
 
 class _Doubler(torch.nn.Module):

@@ -73,7 +73,16 @@ def test_cluster_quality_and_sklearn_parity_on_real_pixels(cifar_slice):
     q = ck.cluster_quality(X, ours.labels_, y)
     assert set(q) == {"silhouette", "dunn_classic", "dunn_centroid", "acc", "nmi"}
     assert -1 <= q["silhouette"] <= 1 and 0 < q["dunn_classic"] < q["dunn_centroid"]
-    assert 0.1 <= q["acc"] <= 1 and 0 <= q["nmi"] <= 1
+    # against reference implementations: sklearn's NMI, and the best one-to-one matching of the
+    # contingency table by scipy's Hungarian solver
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import normalized_mutual_info_score
+
+    counts = np.zeros((5, 10))
+    np.add.at(counts, (ours.labels_, y), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    assert q["acc"] == pytest.approx(counts[rows, cols].sum() / len(y))
+    assert q["nmi"] == pytest.approx(normalized_mutual_info_score(y, ours.labels_))
 
 
 def test_elbow_sweep_inertia_falls_with_k(cifar_slice):
@@ -103,4 +112,4 @@ def test_train_sparse_ae_is_checkpointed_and_reused(cifar_slice, tmp_path, monke
     )  # other images of the same shape: trained, not reused
     assert not other.from_checkpoint and len(list(tmp_path.glob("sparse_conv_ae-*.pt"))) == 2
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        ck.train_sparse_ae(X * 255.0, epochs=1, device="cpu", use_checkpoint=False, progress=False)
+        ck.train_sparse_ae(X * 255.0, epochs=1, device="cpu", checkpoint=False, progress=False)

@@ -182,9 +182,28 @@ def test_seed_summaries():
     a = pd.DataFrame({"F1": [0.8, 0.5]}, index=["dcca", "pca"])
     b = pd.DataFrame({"F1": [0.7, 0.5]}, index=["dcca", "pca"])
     mean, std = over_seeds([a, b])
-    assert mean.loc["dcca", "F1"] == pytest.approx(0.75) and std.loc["dcca", "F1"] == pytest.approx(0.05)
-    assert std.loc["pca", "F1"] == 0.0
-    assert mean_pm_std(mean, std).loc["dcca", "F1"] == "0.750 ± 0.050"
-    assert mean_pm_std(mean, std * 0).loc["dcca", "F1"] == pytest.approx(0.75)  # one seed: plain numbers
+    sd = 0.1 / np.sqrt(2)  # two seeds 0.1 apart, ddof=1: sqrt(2 · 0.05² / 1)
+    assert mean.loc["dcca", "F1"] == pytest.approx(0.75) and std.loc["dcca", "F1"] == pytest.approx(sd)
+    assert std.loc["pca", "F1"] == 0.0 and std.attrs == {"n": 2, "ddof": 1}
+    shown = mean_pm_std(mean, std)
+    assert shown.loc["dcca", "F1"] == "0.750 ± 0.071" and shown.columns.name == "mean ± sd over 2 seeds (ddof=1)"
+    assert over_seeds([a, b], ddof=0)[1].loc["dcca", "F1"] == pytest.approx(0.05)
+    assert mean_pm_std(mean, std * 0).loc["dcca", "F1"] == pytest.approx(0.75)  # no spread: plain numbers
+    one_mean, one_std = over_seeds([a])
+    assert np.isnan(one_std.to_numpy()).all() and mean_pm_std(one_mean, one_std).loc["dcca", "F1"] == 0.8
     m = seed_metrics([{"skab_dcca_f1": 0.8, "skab_n_runs": 34}, {"skab_dcca_f1": 0.7, "skab_n_runs": 34}])
-    assert m == {"skab_dcca_f1": pytest.approx(0.75), "skab_dcca_f1_std": pytest.approx(0.05), "skab_n_runs": 34}
+    assert m == {"skab_dcca_f1": pytest.approx(0.75), "skab_dcca_f1_std": pytest.approx(sd), "skab_n_runs": 34}
+    assert seed_metrics([{"skab_dcca_f1": 0.8}]) == {"skab_dcca_f1": 0.8}  # one seed: no sd to report
+
+
+def test_kernel_table_by_hand():
+    from dcca_core.experiments.dcca_sensors import KERNEL_GROUPS, TepResult
+
+    result = TepResult.__new__(TepResult)
+    result.window_y = np.array([0, 0, 1, 1, 1])
+    # decisions agree with the labels on 1 window of 5: the two-cluster matching flips them (4/5),
+    # while F1 scores them as named (tp 1, fp 2, fn 2 → 1 / (1 + 2))
+    result.kernel_decisions = {g: np.array([1, 1, 0, 0, 1]) for g in KERNEL_GROUPS}
+    table = result.kernel_table()
+    assert table.loc["clustering kernels", "accuracy"] == pytest.approx(0.8)
+    assert table.loc["clustering kernels", "F1"] == pytest.approx(1 / 3)

@@ -18,7 +18,6 @@ def test_shapes_code_is_8x8x1_for_a_32x32_input():
     assert z.shape == (4, 1, 8, 8) and z[0].numel() == 64
     assert x_hat.shape == x.shape
     assert model.decode(model.encode(x)).shape == x.shape
-    assert model.code_shape == (1, 8, 8)
     # (N, H, W) grey images are accepted too, and `encode` flattens the codes to 64 values
     assert encode(model, x[:, 0].numpy(), device="cpu").shape == (4, 64)
 

@@ -4,6 +4,7 @@ import torch
 
 from dcca_core.checkpoints import Checkpointer
 from dcca_core.data import load_mnist
+from dcca_core.metrics import cluster_accuracy
 from dcca_core.models.autoencoders import DenseAutoencoder
 from dcca_core.models.dec import DEC, kl_divergence, target_distribution
 from dcca_core.training.dec import DECClusterer, DECConfig, dec_step, fit_dec, predict_proba
@@ -25,7 +26,7 @@ def mnist_small():
 @pytest.fixture(scope="module")
 def pretrained(mnist_small, tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
-    return pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=root, progress=False), root
+    return pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_dir=root, progress=False), root
 
 
 def test_pretraining_lowers_every_stage_loss(pretrained):
@@ -38,7 +39,7 @@ def test_pretraining_lowers_every_stage_loss(pretrained):
 
 def test_pretraining_reuses_a_finished_checkpoint(mnist_small, pretrained):
     result, root = pretrained
-    again = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=root, progress=False)
+    again = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_dir=root, progress=False)
     assert again.reused and again.checkpoint_key == result.checkpoint_key
     for a, b in zip(again.model.state_dict().values(), result.model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
@@ -46,7 +47,7 @@ def test_pretraining_reuses_a_finished_checkpoint(mnist_small, pretrained):
     other = SDAEConfig(**{**SMALL.__dict__, "finetune_epochs": 4})
     assert (
         pretrain_sdae(
-            mnist_small[0][:100], other, seed=0, device="cpu", checkpoint_root=root, progress=False
+            mnist_small[0][:100], other, seed=0, device="cpu", checkpoint_dir=root, progress=False
         ).checkpoint_key
         != result.checkpoint_key
     )
@@ -111,7 +112,9 @@ def test_clusterer_fits_logs_accuracy_and_leaves_the_autoencoder_untouched(mnist
     dec = _fit(pretrained, x, y)
     assert dec.labels_.shape == (600,) and dec.cluster_centers_.shape == (10, 8)
     assert dec.history_.iteration == [0, 5, 10] and dec.n_iter_ == 10 and not dec.history_.converged
-    assert len(dec.history_.loss) == 2 and all(0 <= a <= 1 for a in dec.history_.accuracy)
+    assert len(dec.history_.loss) == 2 and len(dec.history_.accuracy) == 3
+    # the last logged accuracy is that of the final labels (no step after the last update)
+    assert dec.history_.accuracy[-1] == cluster_accuracy(y, dec.labels_)
     q = dec.predict_proba(x)
     assert np.allclose(q.sum(axis=1), 1.0) and np.array_equal(q.argmax(1), dec.labels_)
     assert dec.transform(x).shape == (600, 8)
@@ -182,9 +185,9 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(mnist_small, pretra
 
     monkeypatch.setattr(dt, "fit_autoencoder", stop_after_first_finetune_epoch)
     with pytest.raises(KeyboardInterrupt):
-        pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=tmp_path, progress=False)
+        pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_dir=tmp_path, progress=False)
     monkeypatch.setattr(dt, "fit_autoencoder", real)
-    resumed = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_root=tmp_path, progress=False)
+    resumed = pretrain_sdae(mnist_small[0], SMALL, seed=0, device="cpu", checkpoint_dir=tmp_path, progress=False)
     assert resumed.finetune_history.resumed_from_epoch == 1 and len(resumed.finetune_history.epoch_loss) == 3
     assert all(h.resumed_from_epoch == 2 for h in resumed.layer_histories)  # finished layers are loaded
     for a, b in zip(resumed.model.state_dict().values(), pretrained[0].model.state_dict().values(), strict=False):
@@ -198,18 +201,18 @@ def test_extended_finetuning_equals_training_longer_from_scratch(mnist_small, pr
     x = mnist_small[0]
     longer = replace(SMALL, finetune_epochs=SMALL.finetune_epochs + 2)
     extended_root = shutil.copytree(pretrained[1], tmp_path / "extended")
-    assert extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_root=extended_root)
-    assert not extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_root=extended_root)
-    extended = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_root=extended_root, progress=False)
-    scratch = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_root=tmp_path / "scratch", progress=False)
+    assert extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_dir=extended_root)
+    assert not extend_finetuning(x, longer, SMALL.finetune_epochs, seed=0, checkpoint_dir=extended_root)
+    extended = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_dir=extended_root, progress=False)
+    scratch = pretrain_sdae(x, longer, seed=0, device="cpu", checkpoint_dir=tmp_path / "scratch", progress=False)
     assert extended.finetune_history.resumed_from_epoch == SMALL.finetune_epochs and not extended.reused
     assert extended.finetune_history.epoch_loss == scratch.finetune_history.epoch_loss
     for a, b in zip(extended.model.state_dict().values(), scratch.model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="from_epochs"):
-        extend_finetuning(x, longer, longer.finetune_epochs, seed=0, checkpoint_root=extended_root)
+        extend_finetuning(x, longer, longer.finetune_epochs, seed=0, checkpoint_dir=extended_root)
     with pytest.raises(FileNotFoundError, match="no finished 1-epoch fine-tuning.*finetune_epochs=1"):
-        extend_finetuning(x, longer, 1, seed=0, checkpoint_root=tmp_path / "empty")
+        extend_finetuning(x, longer, 1, seed=0, checkpoint_dir=tmp_path / "empty")
 
 
 def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained, tmp_path, monkeypatch):

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -6,11 +8,18 @@ from dcca_core.utils import (
     PROGRESS_LOG_ENV,
     Timer,
     as_tensor,
+    batched,
+    check_2d,
+    dec_block_seed,
+    epoch_seed,
     get_device,
     keep_torch_threads,
+    layer_seed,
     library_versions,
+    mean_sd,
     progress_bar,
     set_seed,
+    split_seed,
 )
 
 
@@ -48,12 +57,75 @@ def test_get_device_auto_and_explicit():
             get_device("cuda")
 
 
-def test_as_tensor_and_timer():
+def test_as_tensor_and_timer(monkeypatch):
     t = as_tensor(np.arange(6, dtype=np.int64).reshape(2, 3))
     assert t.dtype == torch.float32 and t.shape == (2, 3)
+    clock = iter([10.0, 12.5])
+    monkeypatch.setattr("dcca_core.utils.time.perf_counter", lambda: next(clock))
     with Timer() as timer:
-        sum(range(1000))
-    assert timer.seconds >= 0
+        pass
+    assert timer.seconds == 2.5  # exit time − enter time
+
+
+def test_check_2d_names_the_argument_and_the_layout():
+    x = np.arange(6, dtype=np.float64).reshape(3, 2)
+    assert check_2d(x).data_ptr() == torch.from_numpy(x).data_ptr()  # no copy, dtype kept
+    with pytest.raises(ValueError, match=r"series must be 2-D \(n_points, n_channels\), got shape \(6,\)"):
+        check_2d(x.ravel(), "series", layout="(n_points, n_channels)")
+    with pytest.raises(ValueError, match="codes is empty"):
+        check_2d(np.zeros((0, 3)), "codes")
+    with pytest.raises(ValueError, match="X contains NaN"):
+        check_2d(np.array([[1.0, np.inf]]))
+
+
+class _Affine(torch.nn.Module):
+    def forward(self, x):
+        return 3 * x + 1, x.sum(dim=1)
+
+
+def test_batched_concatenates_every_batch_in_order_without_gradients():
+    x = torch.arange(14, dtype=torch.float32).reshape(7, 2).requires_grad_()
+    model = _Affine()
+    seen = []
+
+    def fn(xb):
+        seen.append(len(xb))
+        return model(xb)
+
+    y, s = batched(fn, x, batch_size=3, device="cpu")
+    assert seen == [3, 3, 1]  # the last batch is the remainder
+    assert torch.equal(y, 3 * x.detach() + 1) and torch.equal(s, x.detach().sum(dim=1))
+    assert not y.requires_grad and y.device.type == "cpu"
+    assert torch.equal(batched(lambda xb: xb[:, 0], x, 5, "cpu"), x.detach()[:, 0])  # one tensor out
+    with pytest.raises(ValueError, match="batch_size"):
+        batched(fn, x, 0, "cpu")
+
+
+def test_derived_seeds_keep_the_formulas_the_committed_runs_used():
+    assert epoch_seed(7, 3) == 7 * 100_003 + 3 == 700_024
+    assert epoch_seed(7, 3, phase=2) == 7 * 100_003 + 2_000 + 3
+    assert dec_block_seed(2, 140) == 2 * 1_000_003 + 140 == 2_000_146
+    assert layer_seed(5, 3) == 5 * 31 + 3 == 158
+    assert split_seed(0, 4) == [0, 4]
+    assert np.random.default_rng(split_seed(0, 4)).integers(1 << 30) == np.random.default_rng([0, 4]).integers(1 << 30)
+    # training/loop.py writes its epoch seed out (its source is in the checkpoint keys): it must stay
+    # the formula epoch_seed documents
+    loop = Path(__file__).parents[1] / "dcca_core" / "training" / "loop.py"
+    assert "torch.manual_seed(seed * 100_003 + epoch)" in loop.read_text()
+
+
+def test_mean_sd_by_hand():
+    stats = mean_sd([0.8, 0.7, 0.9])
+    assert stats.mean == pytest.approx(0.8) and stats.n == 3 and stats.ddof == 1
+    assert stats.sd == pytest.approx(0.1)  # sqrt((0.01 + 0.01 + 0) / 2)
+    assert mean_sd([0.8, 0.7, 0.9], ddof=0).sd == pytest.approx(np.sqrt(0.02 / 3))
+    assert stats.label() == "mean ± sd over 3 seeds (ddof=1)"
+    one = mean_sd([0.8])
+    assert one.mean == 0.8 and np.isnan(one.sd)  # undefined, not 0
+    table = mean_sd(np.array([[1.0, 2.0], [3.0, 6.0]]), axis=0)
+    assert np.allclose(table.mean, [2.0, 4.0]) and np.allclose(table.sd, [np.sqrt(2), np.sqrt(8)])
+    with pytest.raises(ValueError, match="at least one value"):
+        mean_sd([])
 
 
 def test_library_versions_names_torch():

@@ -25,6 +25,8 @@ import numpy as np
 from scipy import stats
 from sklearn.decomposition import PCA
 
+from ..utils import check_2d
+
 __all__ = ["PCAMonitor", "t2_limit", "q_limit"]
 
 Q_LIMITS = ("jackson-mudholkar", "box", "skab")
@@ -88,10 +90,7 @@ class PCAMonitor:
 
     def _check(self, X: Any, fitting: bool = False) -> np.ndarray:
         arr = np.asarray(X, dtype=np.float64)
-        if arr.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_variables), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValueError("X contains NaN or infinite values")
+        check_2d(arr, "X", layout="(n_samples, n_variables)")
         if not fitting and arr.shape[1] != len(self.mean_):
             raise ValueError(f"X has {arr.shape[1]} variables, the monitor was fitted on {len(self.mean_)}")
         return arr

@@ -5,7 +5,7 @@ Aytekin et al., eq. 3: after k-means on the codes, the normality of image I_i is
 the cosine between its l2-normalised code and the nearest cluster centre direction; a LOW v_i means
 an anomaly. For ROC curves we use anomaly scores where HIGH means anomalous, so `-v_i`.
 Baselines: the same score on the codes of a plain (not l2-normalised) autoencoder, and the
-per-image reconstruction error ‖I_i − D(E(I_i))‖² / d.
+per-image reconstruction error ‖I_i − D(E(I_i))‖² / d (`reconstruction_errors`).
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..utils import get_device
+from ..training.loop import check_training_data
+from ..utils import batched, check_2d, get_device
 
-__all__ = ["cluster_score", "cluster_anomaly_score", "reconstruction_errors", "reconstruction_error_score"]
+__all__ = ["cluster_score", "cluster_anomaly_score", "reconstruction_errors"]
 
 
 def _as_2d(name: str, a: Any) -> np.ndarray:
-    arr = np.asarray(a, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n, dim), got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
+    """`utils.check_2d`, as a float64 NumPy array."""
+    return check_2d(a, name, layout="(n, dim)").cpu().double().numpy()
 
 
 def cluster_score(codes: Any, centers: Any, *, normalize_codes: bool = True) -> np.ndarray:
@@ -55,35 +52,24 @@ def cluster_anomaly_score(codes: Any, centers: Any, *, normalize_codes: bool = T
     return -cluster_score(codes, centers, normalize_codes=normalize_codes)
 
 
-def reconstruction_error_score(x: Any, x_hat: Any) -> np.ndarray:
-    """Per-sample mean squared reconstruction error; higher = more anomalous."""
-    a = np.asarray(x, dtype=np.float64)
-    b = np.asarray(x_hat, dtype=np.float64)
-    if a.shape != b.shape or a.ndim < 2 or a.shape[0] == 0:
-        raise ValueError(f"x and x_hat must have the same shape (n, ...), got {a.shape} and {b.shape}")
-    return ((a - b) ** 2).reshape(a.shape[0], -1).mean(axis=1)
-
-
-@torch.no_grad()
 def reconstruction_errors(
     model: nn.Module, X: Any, batch_size: int = 1024, device: str = "auto", return_codes: bool = False
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Per-sample MSE between X and `model(X)[0]`, in eval mode and without gradients.
+    """Per-sample MSE between X and `model(X)[0]`, in eval mode and without gradients; higher = more
+    anomalous.
 
     With `return_codes`, also the codes `model(X)[1]` (flattened, float32) from the same forward pass,
     so scoring a test set by both reconstruction and cluster score costs one pass, not two.
     """
-    data = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    if data.ndim < 2 or data.shape[0] == 0:
-        raise ValueError(f"X must be (n_samples, ...) with n_samples ≥ 1, got shape {tuple(data.shape)}")
+    data = check_training_data(X)
     dev = get_device(device)
     model.to(dev).eval()
-    errors, codes = [], []
-    for i in range(0, len(data), batch_size):
-        xb = data[i : i + batch_size].to(dev)
+
+    def errors_and_codes(xb: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x_hat, z = model(xb)
-        errors.append(((x_hat.reshape(xb.shape) - xb) ** 2).reshape(xb.shape[0], -1).mean(dim=1).cpu())
-        if return_codes:
-            codes.append(z.reshape(xb.shape[0], -1).float().cpu())
-    err = torch.cat(errors).double().numpy()
-    return (err, torch.cat(codes).numpy()) if return_codes else err
+        err = ((x_hat.reshape(xb.shape) - xb) ** 2).reshape(xb.shape[0], -1).mean(dim=1)
+        return (err, z.reshape(xb.shape[0], -1).float()) if return_codes else (err,)
+
+    out = batched(errors_and_codes, data, batch_size, dev)
+    err = out[0].double().numpy()
+    return (err, out[1].numpy()) if return_codes else err

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, dunn_index, nmi, silhouette_score
 from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_loss
-from ..training import TrainHistory, fit_autoencoder
-from ..utils import Timer, keep_torch_threads, set_seed
+from ..training import TrainHistory, check_training_data, fit_autoencoder
+from ..utils import Timer, batched, get_device, keep_torch_threads, set_seed
 
 __all__ = [
     "subset_indices",
@@ -242,14 +241,14 @@ def train_sparse_ae(
     l1_weight: float = 1e-4,
     seed: int = 0,
     device: str = "auto",
-    use_checkpoint: bool = True,
+    checkpoint: bool = True,
     progress: bool = True,
     threads: int | None = 1,
     config: SparseConvAEConfig | None = None,
 ) -> AETrainingResult:
     """Train the study's sparse conv-AE on grey images `X` (N, 32, 32) in [0, 1] with Adam and MSE + L1.
 
-    With `use_checkpoint`, the weights are stored under a hash of everything that changes them
+    With `checkpoint`, the weights are stored under a hash of everything that changes them
     (model config, a fingerprint of the images, epochs, batch, lr, seed, and the training code), so a
     re-run on the same images reuses them and a run on other images never does.
     `threads` caps torch's CPU threads while training (restored after): the network has 334
@@ -257,7 +256,7 @@ def train_sparse_ae(
     8× slower with 2 threads than with 1 — and a fixed count keeps the numbers independent of the
     machine's core count. None leaves torch's setting alone.
     """
-    X = np.asarray(X, dtype=np.float32)
+    X = check_training_data(np.asarray(X, dtype=np.float32), "X").numpy()
     if X.ndim != 3:
         raise ValueError(f"X must be grey images (N, H, W) in [0, 1], got shape {X.shape}")
     if X.min() < 0 or X.max() > 1:
@@ -266,7 +265,7 @@ def train_sparse_ae(
     set_seed(seed)
     model = SparseConvAE(cfg)
     ckpt = None
-    if use_checkpoint:
+    if checkpoint:
         ckpt = Checkpointer(
             "sparse_conv_ae",
             {
@@ -299,19 +298,12 @@ def train_sparse_ae(
     return AETrainingResult(model, history, resumed, str(ckpt.path) if ckpt is not None else None)
 
 
-@torch.no_grad()
 def reconstruct(model: SparseConvAE, X: np.ndarray, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
     """Reconstructions (N, H, W) of grey images (N, H, W) in [0, 1]."""
-    from ..utils import get_device
-
     dev = get_device(device)
     model.to(dev).eval()
-    X = np.asarray(X, dtype=np.float32)
-    parts = [
-        model(torch.from_numpy(X[i : i + batch_size, None]).to(dev))[0][:, 0].cpu().numpy()
-        for i in range(0, len(X), batch_size)
-    ]
-    return np.concatenate(parts)
+    data = check_training_data(np.asarray(X, dtype=np.float32), "X")
+    return batched(lambda xb: model(xb[:, None])[0][:, 0], data, batch_size, dev).numpy()
 
 
 # ---- chapter-specific figures -------------------------------------------------------------------

@@ -50,7 +50,7 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
 from ..models.dcca import DCCA, DCCAConfig
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
-from ..utils import progress_bar
+from ..utils import mean_sd, progress_bar
 
 __all__ = [
     "METHODS",
@@ -405,36 +405,48 @@ def run_skab(
     return SkabResult(setup, runs)
 
 
-def over_seeds(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean and standard deviation (ddof=0; zero for one seed) of same-shaped tables, one per seed."""
+def over_seeds(tables: Sequence[pd.DataFrame], ddof: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean and standard deviation (`utils.mean_sd`, ddof=1 by default; NaN for one seed) of
+    same-shaped tables, one per seed. Both frames carry `attrs["n"]` and `attrs["ddof"]`, which
+    `mean_pm_std` writes into its label."""
     if not tables:
         raise ValueError("need at least one table")
-    stacked = np.stack([t.to_numpy(dtype=np.float64) for t in tables])
+    stats = mean_sd(np.stack([t.to_numpy(dtype=np.float64) for t in tables]), ddof=ddof, axis=0)
     index, columns = tables[0].index, tables[0].columns
-    return (
-        pd.DataFrame(stacked.mean(axis=0), index=index, columns=columns),
-        pd.DataFrame(stacked.std(axis=0), index=index, columns=columns),
-    )
+    mean = pd.DataFrame(stats.mean, index=index, columns=columns)
+    std = pd.DataFrame(stats.sd, index=index, columns=columns)
+    for frame in (mean, std):
+        frame.attrs.update(n=stats.n, ddof=stats.ddof)
+    return mean, std
 
 
 def mean_pm_std(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """A display table of "mean ± std" strings (just the mean when every std is zero)."""
+    """A display table of "mean ± sd" strings (just the mean when no sd is positive, e.g. one seed);
+    the columns' name says what "±" means: "mean ± sd over 3 seeds (ddof=1)", from `std.attrs`."""
     if not (std.to_numpy() > 0).any():
         return mean.round(digits)
     text = np.vectorize(lambda m, s: f"{m:.{digits}f} ± {s:.{digits}f}")(mean.to_numpy(), std.to_numpy())
-    return pd.DataFrame(text, index=mean.index, columns=mean.columns)
+    out = pd.DataFrame(text, index=mean.index, columns=mean.columns)
+    n, ddof = std.attrs.get("n"), std.attrs.get("ddof")
+    out.columns.name = (
+        "mean ± sd"
+        + (f" over {n} seeds" if n is not None else "")
+        + (f" (ddof={ddof})" if ddof is not None else " (ddof not given)")
+    )
+    return out
 
 
-def seed_metrics(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Mean over seeds of every metric, plus `<name>_std` for F1, FAR, MAR, detection rates and accuracies."""
+def seed_metrics(per_seed: Sequence[dict[str, float]], ddof: int = 1) -> dict[str, float]:
+    """Mean over seeds of every metric, plus `<name>_std` (`utils.mean_sd`, ddof=1) for F1, FAR, MAR,
+    detection rates, AUCs and accuracies when there are at least two seeds."""
     if not per_seed:
         raise ValueError("need the metrics of at least one seed")
     out: dict[str, float] = {}
     for key in per_seed[0]:
-        values = np.array([m[key] for m in per_seed], dtype=np.float64)
-        out[key] = float(np.mean(values))
-        if key.endswith(("_f1", "_far", "_mar", "_acc", "_fdr", "_auc")):
-            out[f"{key}_std"] = float(np.std(values))
+        stats = mean_sd([m[key] for m in per_seed], ddof=ddof)
+        out[key] = stats.mean
+        if key.endswith(("_f1", "_far", "_mar", "_acc", "_fdr", "_auc")) and stats.n > ddof:
+            out[f"{key}_std"] = stats.sd
     return out
 
 

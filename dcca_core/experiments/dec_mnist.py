@@ -18,7 +18,7 @@ from ..checkpoints import Checkpointer
 from ..training import encode
 from ..training.dec import CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory
 from ..training.sdae import PretrainResult, SDAEConfig, pretrain_sdae
-from ..utils import keep_torch_threads, set_seed
+from ..utils import keep_torch_threads, mean_sd, set_seed
 
 __all__ = [
     "PUBLISHED",
@@ -271,7 +271,12 @@ def run_pipeline(
     say(f"[seed {seed}] KMeans on pixels: {seconds['kmeans_pixels']:.0f} s")
     with _Stage(seconds, cpu, "pretrain"):
         pretrain = pretrain_sdae(
-            X, config.sdae, seed=seed, device=device, name=f"sdae-{dataset.replace('_', '')}", progress=progress
+            X,
+            config.sdae,
+            seed=seed,
+            device=device,
+            checkpoint_name=f"sdae-{dataset.replace('_', '')}",
+            progress=progress,
         )
     say(
         f"[seed {seed}] autoencoder {'reused from checkpoint' if pretrain.reused else 'trained'} "
@@ -332,18 +337,20 @@ def run_pipeline(
 
 
 def summarize(runs: list[PipelineRun]) -> pd.DataFrame:
-    """Mean and standard deviation over seeds, one row per method, columns metric_mean/metric_std."""
+    """Mean and standard deviation over seeds (`utils.mean_sd`, ddof=1; NaN for one seed), one row
+    per method, columns metric_mean/metric_std; the columns' name says what the sd is."""
     if not runs:
         raise ValueError("need at least one run to summarise")
     rows = []
     for method in METHODS:
         row: dict[str, Any] = {"method": method}
         for metric in ("accuracy", "nmi", "ari"):
-            values = np.array([r.metrics[method][metric] for r in runs])
-            row[f"{metric}_mean"] = values.mean()
-            row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else np.nan
+            stats = mean_sd([r.metrics[method][metric] for r in runs])
+            row[f"{metric}_mean"], row[f"{metric}_std"] = stats.mean, stats.sd
         rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
+    table = pd.DataFrame(rows).set_index("method")
+    table.columns.name = stats.label()
+    return table
 
 
 def metrics_dict(runs: list[PipelineRun], prefix: str = "") -> dict[str, float]:
@@ -377,7 +384,9 @@ def published_table(
                 "source": pub["source"],
             }
         )
-    return pd.DataFrame(rows).set_index("metric")
+    table = pd.DataFrame(rows).set_index("metric")
+    table.columns.name = "ours_std: sd over seeds (ddof=1, see summarize)"
+    return table
 
 
 # ----------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
 from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
-from ..utils import set_seed
+from ..utils import set_seed, split_seed
 
 __all__ = [
     "AEConfig",
@@ -377,7 +377,7 @@ def anomaly_split(
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     if digit not in set(np.unique(y_train).tolist()):
         raise ValueError(f"digit {digit!r} does not occur in y_train (classes {np.unique(y_train).tolist()})")
-    rng = np.random.default_rng([seed, int(digit)])
+    rng = np.random.default_rng(split_seed(seed, digit))
     if protocol == "paper":
         idx = np.flatnonzero(y_train != digit)
         anomalous = np.flatnonzero(y_train == digit)

@@ -52,8 +52,8 @@ from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
-from ..training import TrainHistory, encode, fit_autoencoder, make_optimizer
-from ..utils import Timer, get_device, progress_bar, set_seed
+from ..training import TrainHistory, check_training_data, encode, fit_autoencoder, make_optimizer
+from ..utils import Timer, batched, epoch_seed, get_device, progress_bar, set_seed
 
 __all__ = [
     "Conv1dAutoencoder",
@@ -294,15 +294,12 @@ def update_centers(codes: Any, centers: Any, random_state: int | None = 0, devic
     return np.asarray(km.fit(np.asarray(codes, dtype=np.float64)).cluster_centers_, dtype=np.float32)
 
 
-@torch.no_grad()
 def activation_maps(model: Conv1dAutoencoder, X: Any, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
     """Last-encoder-layer activation maps `(N, K, L3)` of all of X (eval mode, no gradients)."""
-    data = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)
+    data = check_training_data(X)
     dev = get_device(device)
     model.to(dev).eval()
-    return torch.cat(
-        [model.features(data[i : i + batch_size].to(dev)).cpu() for i in range(0, len(data), batch_size)]
-    ).numpy()
+    return batched(model.features, data, batch_size, dev).numpy()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,8 +387,7 @@ class DCCA:
         arr = np.ascontiguousarray(X, dtype=np.float32)
         if arr.ndim != 3 or arr.shape[0] < 2:
             raise ValueError(f"{name} must be windows (n_windows ≥ 2, n_channels, window), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
+        check_training_data(arr, name)  # finite values (the one check of training data)
         if hasattr(self, "model_") and arr.shape[1:] != (self.model_.n_channels, self.model_.window):
             raise ValueError(
                 f"{name} has windows of shape {arr.shape[1:]}, the model was fitted on "
@@ -409,7 +405,7 @@ class DCCA:
         cent = torch.as_tensor(centers, dtype=torch.float32, device=dev)
         logs: list[dict[str, float]] = []
         for epoch in range(epochs):
-            torch.manual_seed(self.seed * 100_003 + 1_000 * phase + epoch)
+            torch.manual_seed(epoch_seed(self.seed, epoch, phase))
             order = torch.randperm(len(data))
             model.train()
             sums = {"loss": 0.0, "rec": 0.0, "clu": 0.0}
@@ -583,7 +579,6 @@ class DCCA:
         codes = self.transform(X)
         return np.linalg.norm(codes - self.centers_[self.normal_cluster_], axis=1)
 
-    @torch.no_grad()
     def reconstruction_error(self, X: Any, pretrained: bool = False, batch_size: int = 1024) -> np.ndarray:
         """Mean squared reconstruction error of every window (the autoencoder baseline's score);
         `pretrained=True` uses the autoencoder as it was before joint training."""
@@ -592,11 +587,10 @@ class DCCA:
         data = torch.from_numpy(self._check_windows(X, "X"))
         dev = get_device(self.device)
         model.to(dev).eval()
-        out = [
-            ((model(data[i : i + batch_size].to(dev))[0].cpu() - data[i : i + batch_size]) ** 2).mean(dim=(1, 2))
-            for i in range(0, len(data), batch_size)
-        ]
-        return torch.cat(out).numpy()
+        # the difference is taken on the CPU, as before the loop moved to utils.batched
+        return batched(
+            lambda xb: ((model(xb)[0].cpu() - xb.cpu()) ** 2).mean(dim=(1, 2)), data, batch_size, dev
+        ).numpy()
 
     def pretrained_codes(self, X: Any) -> np.ndarray:
         """Codes of X under the autoencoder as it was before joint training (AE + KMeans baseline)."""

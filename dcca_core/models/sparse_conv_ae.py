@@ -80,11 +80,6 @@ class SparseConvAE(nn.Module):
                 nn.init.xavier_uniform_(conv.weight)
                 nn.init.zeros_(conv.bias)
 
-    @property
-    def code_shape(self) -> tuple[int, int, int]:
-        """Code shape for a 32×32 input: (code_filters, 8, 8)."""
-        return (self.config.code_filters, 8, 8)
-
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 3 and self.config.in_channels == 1:
             x = x.unsqueeze(1)  # (N, H, W) grey images

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics._validation import as_2d
+from ..utils import check_2d
 
 __all__ = ["embed_2d"]
 
@@ -27,7 +27,7 @@ def embed_2d(
     """
     if method not in ("tsne", "umap"):
         raise ValueError(f"method must be 'tsne' or 'umap', got {method!r}")
-    Xn = as_2d(X).cpu().numpy().astype(np.float32, copy=False)
+    Xn = check_2d(X).cpu().numpy().astype(np.float32, copy=False)
     n = Xn.shape[0]
     if n < 4:
         raise ValueError(f"embed_2d needs at least 4 points, got {n}")

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer
 from ..models.dec import DEC, kl_divergence, target_distribution
-from ..utils import Timer, get_device, progress_bar
+from ..utils import Timer, batched, dec_block_seed, get_device, progress_bar
 from .loop import check_training_data, encode, make_optimizer
 from .sdae import PRETRAIN_CODE
 
@@ -81,14 +81,12 @@ class DECHistory:
     seconds: float = 0.0
 
 
-@torch.no_grad()
 def predict_proba(model: DEC, X: Any, batch_size: int = 1024, device: str = "auto") -> np.ndarray:
     """Soft assignments Q (eq. 1) for all of X, in eval mode, as float64 NumPy (rows sum to 1)."""
     data = check_training_data(X, flatten=True)
     dev = get_device(device)
     model.to(dev).eval()
-    parts = [model(data[i : i + batch_size].to(dev))[0].cpu() for i in range(0, len(data), batch_size)]
-    return torch.cat(parts).double().numpy()
+    return batched(lambda xb: model(xb)[0], data, batch_size, dev).double().numpy()
 
 
 def _monitor(history: DECHistory, y: np.ndarray | None, labels: np.ndarray) -> None:
@@ -201,7 +199,7 @@ def fit_dec(
                 break
             target = target_distribution(q.double()).float()
             steps = min(config.update_interval, config.max_iter - it)
-            generator = torch.Generator().manual_seed(int(seed) * 1_000_003 + it)
+            generator = torch.Generator().manual_seed(dec_block_seed(seed, it))
             order = _batch_indices(n, steps, config.batch_size, generator)
             model.train()
             sums = np.zeros(3)

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer, array_fingerprint
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
-from ..utils import Timer, get_device
+from ..utils import Timer, get_device, layer_seed
 from .loop import TrainHistory, check_training_data, encode, fit_autoencoder
 
 __all__ = ["SDAEConfig", "PretrainResult", "pretrain_sdae", "extend_finetuning", "denoising_loss", "PRETRAIN_CODE"]
@@ -108,12 +108,22 @@ def _stage_key(data: torch.Tensor, seed: int) -> dict[str, Any]:
     return {"seed": int(seed), "data": array_fingerprint(data)}
 
 
-def _finetune_checkpoint(config: SDAEConfig, key: dict[str, Any], name: str, root: Any) -> Checkpointer:
-    return Checkpointer(f"{name}-finetune", {**asdict(config), **key}, root=root, code=PRETRAIN_CODE)
+def _finetune_checkpoint(
+    config: SDAEConfig, key: dict[str, Any], checkpoint_name: str, checkpoint_dir: Any
+) -> Checkpointer:
+    return Checkpointer(
+        f"{checkpoint_name}-finetune", {**asdict(config), **key}, root=checkpoint_dir, code=PRETRAIN_CODE
+    )
 
 
 def extend_finetuning(
-    X: Any, config: SDAEConfig, from_epochs: int, *, seed: int = 0, name: str = "sdae", checkpoint_root: Any = None
+    X: Any,
+    config: SDAEConfig,
+    from_epochs: int,
+    *,
+    seed: int = 0,
+    checkpoint_name: str = "sdae",
+    checkpoint_dir: Any = None,
 ) -> bool:
     """Let `pretrain_sdae(X, config, ...)` continue the finished `from_epochs`-epoch fine-tuning of
     the same config instead of starting over: its checkpoint is copied under `config`'s key.
@@ -125,10 +135,12 @@ def extend_finetuning(
     if not 0 < int(from_epochs) < config.finetune_epochs:
         raise ValueError(f"from_epochs must be in (0, {config.finetune_epochs}), got {from_epochs}")
     key = _stage_key(check_training_data(X, flatten=True), seed)
-    target = _finetune_checkpoint(config, key, name, checkpoint_root)
+    target = _finetune_checkpoint(config, key, checkpoint_name, checkpoint_dir)
     if target.path.exists():
         return False
-    source = _finetune_checkpoint(replace(config, finetune_epochs=int(from_epochs)), key, name, checkpoint_root)
+    source = _finetune_checkpoint(
+        replace(config, finetune_epochs=int(from_epochs)), key, checkpoint_name, checkpoint_dir
+    )
     state = source.load()
     found = "nothing" if state is None else f"a checkpoint at epoch {state['epoch']}"
     if state is None or state["epoch"] != int(from_epochs):
@@ -146,14 +158,15 @@ def pretrain_sdae(
     *,
     seed: int = 0,
     device: str = "auto",
-    name: str = "sdae",
-    checkpoint_root: Any = None,
+    checkpoint_name: str = "sdae",
+    checkpoint_dir: Any = None,
     progress: bool = True,
 ) -> PretrainResult:
     """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (DEC §3.2).
 
-    Each stage is checkpointed under `<name>-layer<k>` / `<name>-finetune`, keyed by the config, the
-    seed and a fingerprint of X; finished stages are loaded instead of trained.
+    Each stage is checkpointed under `<checkpoint_name>-layer<k>` / `<checkpoint_name>-finetune` in
+    `checkpoint_dir` (default: `checkpoints_dir()`), keyed by the config, the seed and a fingerprint
+    of X; finished stages are loaded instead of trained.
     """
     config = config or SDAEConfig()
     data = check_training_data(X, flatten=True)
@@ -163,10 +176,12 @@ def pretrain_sdae(
     key = _stage_key(data, seed)
     layer_cfg = {k: v for k, v in asdict(config).items() if k not in ("finetune_epochs", "finetune_corruption")}
     layer_ckpts = [
-        Checkpointer(f"{name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_root, code=PRETRAIN_CODE)
+        Checkpointer(
+            f"{checkpoint_name}-layer{k}", {**layer_cfg, **key, "layer": k}, root=checkpoint_dir, code=PRETRAIN_CODE
+        )
         for k in range(len(config.dims) - 1)
     ]
-    final_ckpt = _finetune_checkpoint(config, key, name, checkpoint_root)
+    final_ckpt = _finetune_checkpoint(config, key, checkpoint_name, checkpoint_dir)
 
     torch.manual_seed(int(seed))
     model = DenseAutoencoder(config.dims)
@@ -192,7 +207,7 @@ def pretrain_sdae(
                 lr=config.lr,
                 optimizer=config.optimizer,
                 device=str(dev),
-                seed=seed * 31 + k,
+                seed=layer_seed(seed, k),
                 checkpoint=layer_ckpts[k],
                 desc=f"layer {k + 1}/{len(pairs)}",
                 weight_decay=config.weight_decay,

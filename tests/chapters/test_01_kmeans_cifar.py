@@ -26,7 +26,7 @@ def test_cluster_metrics_for_pixels_and_codes(results, space):
     m = results["metrics"]
     assert -1.0 <= m[f"{space}_silhouette"] <= 1.0
     assert 0.0 < m[f"{space}_dunn_classic"] < m[f"{space}_dunn_centroid"]
-    assert 0.1 <= m[f"{space}_acc"] <= 1.0  # the best of the 10! matchings is at least their mean, 1/10
+    assert 0.15 < m[f"{space}_acc"] <= 1.0  # ≥ 0.1 holds for any labels; the study measures ≈ 0.2
     assert 0.0 <= m[f"{space}_nmi"] <= 1.0
     # our KMeans against sklearn on the same data: close inertia, mostly the same partition
     assert m[f"{space}_inertia"] == pytest.approx(m[f"{space}_sklearn_inertia"], rel=0.02)
