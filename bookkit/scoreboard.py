@@ -360,7 +360,7 @@ def render_scoreboard(
         "where the published figure comes from, the difference (ours − published) and how the run was "
         "made (profile, seed, device, wall time; *reused checkpoints* marks a run that loaded models "
         "trained by an earlier run, so its time leaves out their training). A value written `a ± b` is the mean ± standard "
-        "deviation over the chapter's seeds.",
+        "deviation over the chapter's seeds (sample sd, ddof = 1), shown only when there were several.",
         "",
     ]
 

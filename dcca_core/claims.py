@@ -13,10 +13,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-__all__ = ["VERDICT_RULE", "VERDICTS", "Claim", "mean_sd", "verdict", "claims_table"]
+from .utils import mean_sd
+
+__all__ = ["VERDICT_RULE", "VERDICTS", "Claim", "verdict", "claims_table"]
 
 VERDICTS = ("exceeded", "reproduced", "partly", "not reproduced")
 VERDICT_RULE = (
@@ -25,15 +26,6 @@ VERDICT_RULE = (
     "by τ or more; **partly** when worse by less than 3τ; **not reproduced** when worse by 3τ or more. "
     "Better means higher for accuracy, NMI, ARI, AUC and F1, lower for false-alarm and missed-alarm rates."
 )
-
-
-def mean_sd(values: Iterable[float], ddof: int = 1) -> tuple[float, float, int]:
-    """(mean, sd, n) of the finite values; sd uses `ddof` (1: the sample sd) and is 0 for one value."""
-    arr = np.asarray([float(v) for v in values if v is not None and math.isfinite(float(v))], dtype=float)
-    if arr.size == 0:
-        raise ValueError("mean_sd needs at least one finite value")
-    sd = float(arr.std(ddof=ddof)) if arr.size > ddof else 0.0
-    return float(arr.mean()), sd, int(arr.size)
 
 
 def verdict(
@@ -82,7 +74,10 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
     "±" only when n > 1) | n | verdict | why."""
     rows = []
     for c in claims:
-        mean, sd, n = mean_sd(c.ours)
+        values = [float(v) for v in c.ours if v is not None and math.isfinite(float(v))]
+        summary = mean_sd(values)
+        mean, n = summary.mean, summary.n
+        sd = summary.sd if n > 1 else 0.0  # one seed: no spread to widen the tolerance
         rows.append(
             {
                 "claim": c.claim,

@@ -1,6 +1,6 @@
 import pytest
 
-from dcca_core.claims import VERDICT_RULE, Claim, claims_table, mean_sd, verdict
+from dcca_core.claims import VERDICT_RULE, Claim, claims_table, verdict
 
 
 @pytest.mark.parametrize(
@@ -23,15 +23,6 @@ def test_lower_is_better_flips_the_direction():
     assert verdict(0.48, 0.0, 0.2662, higher_is_better=False) == "not reproduced"
     with pytest.raises(ValueError):
         verdict(float("nan"), 0.0, 0.5)
-
-
-def test_mean_sd_uses_the_sample_sd_and_says_so():
-    mean, sd, n = mean_sd([0.886, 0.951, 0.885])
-    assert n == 3 and mean == pytest.approx(0.9073333) and sd == pytest.approx(0.037819, rel=1e-4)  # ddof = 1
-    assert mean_sd([0.5]) == (0.5, 0.0, 1)
-    assert mean_sd([0.4, 0.6], ddof=0)[1] == pytest.approx(0.1)
-    with pytest.raises(ValueError):
-        mean_sd([])
 
 
 def test_claims_table_formats_one_row_per_claim():
