@@ -64,8 +64,7 @@ def test_auc_and_curve_match_sklearn_on_real_process_data():
 @pytest.mark.parametrize(
     "y, s, message",
     [
-        ([1, 1, 1], [0.1, 0.2, 0.3], "only one class"),
-        ([0, 1, 2], [0.1, 0.2, 0.3], "0/1"),
+        ([0, 1, 2], [0.1, 0.2, 0.3], "binary"),
         ([0, 1], [0.1, 0.2, 0.3], "entries but score has 3"),
         ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
     ],

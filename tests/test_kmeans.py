@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from dcca_core.cluster import KMeans
@@ -144,12 +145,14 @@ def test_single_cluster_is_the_mean(blobs):
 @pytest.mark.parametrize(
     "X, message",
     [
-        (np.zeros(10), "2-D"),
-        (np.zeros((2, 3, 4)), "2-D"),
-        (np.zeros((0, 3)), "empty"),
-        (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]), "NaN or infinity"),
-        (np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]), "NaN or infinity"),
-        (np.array([["a", "b"], ["c", "d"]]), "numeric"),
+        (np.zeros(10), "2D array"),
+        (np.zeros((2, 3, 4)), "dim 3"),
+        (np.zeros((0, 3)), "0 sample"),
+        (np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]), "NaN"),
+        (np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]), "infinity"),
+        (np.array([["a", "b"], ["c", "d"]]), "convert"),
+        (torch.zeros(10), "2-D"),
+        (torch.tensor([[0.0, 1.0], [float("nan"), 2.0], [1.0, 1.0]]), "NaN or infinity"),
     ],
 )
 def test_bad_X(X, message):
@@ -162,7 +165,7 @@ def test_bad_X(X, message):
     [
         ({"n_clusters": 0}, "n_clusters"),
         ({"n_clusters": 2.5}, "n_clusters"),
-        ({"n_clusters": 11}, "larger than n_samples"),
+        ({"n_clusters": 11}, "n_samples=10 should be >= n_clusters=11"),
         ({"n_clusters": 2, "init": "kmeans"}, "init"),
         ({"n_clusters": 2, "init": np.zeros((3, 2))}, "init has shape"),
         ({"n_clusters": 2, "n_init": 0}, "n_init"),
@@ -180,7 +183,7 @@ def test_bad_parameters(kwargs, message):
 
 def test_predict_checks_fit_and_feature_count(blobs):
     X, _ = blobs
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         KMeans(2).predict(X)
     km = KMeans(2, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
@@ -195,7 +198,7 @@ def test_runs_advanced_in_smaller_groups_give_the_same_result(blobs, monkeypatch
 
     X, _ = blobs
     together = KMeans(4, n_init=4, random_state=2).fit(X)
-    monkeypatch.setattr(kmeans_module, "_BOUNDS_BYTES", 1)
+    monkeypatch.setattr(kmeans_module, "BOUNDS_BYTES", 1)
     one_by_one = KMeans(4, n_init=4, random_state=2).fit(X)
     np.testing.assert_array_equal(one_by_one.labels_, together.labels_)
     assert one_by_one.inertia_ == pytest.approx(together.inertia_, rel=1e-12)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..utils import accumulator_device, get_device, progress_bar
-from ._pairwise import UNIT, centre, column_mean, exact_sq_dists
+from ._pairwise import UNIT, centre, column_mean, exact_sq_dists, power_of_two_scale, spread_bound
 from ._validation import as_2d, as_labels
 
 __all__ = ["dunn_index", "classic_extremes"]
@@ -44,11 +44,23 @@ def _check(X: Any, labels: Any) -> tuple[torch.Tensor, np.ndarray, int]:
 
 
 def dunn_index(
-    X: Any, labels: Any, kind: str = "classic", *, device: str = "auto", progress: bool | None = None
+    X: Any,
+    labels: Any,
+    kind: str = "classic",
+    *,
+    device: str = "auto",
+    progress: bool | None = None,
+    distributed: bool = False,
 ) -> float:
-    """Dunn index of a partition (see the module docstring for the two `kind`s); inf if no cluster has width."""
+    """Dunn index of a partition (see the module docstring for the two `kind`s); inf if no cluster has width.
+
+    With `distributed`, X and labels are this process's rows of a torch.distributed row-sharded
+    data set (a collective call); every process gets the index of all rows.
+    """
     if kind not in ("classic", "centroid"):
         raise ValueError(f"kind must be 'classic' or 'centroid', got {kind!r}")
+    if distributed:
+        return _distributed_dunn(X, labels, kind, device)
     Xt, inv, k = _check(X, labels)
     if kind == "centroid":
         sep, width = _centroid_terms(Xt, inv, k, device)
@@ -101,18 +113,19 @@ def classic_extremes(
     dev = get_device(device)
     acc = accumulator_device(dev)
     mean = column_mean(Xt, acc)
+    scale = power_of_two_scale(spread_bound(Xt, mean))  # extreme magnitudes: float32 stays in range
     if prune:
-        V = _basis(Xt, mean, min(64, d // 4), dev)
+        V = _basis(Xt, mean, min(64, d // 4), dev, scale)
         first = torch.cat(
             [
-                (Xt[s : s + 4096].to(acc, torch.float64) - mean).to(dev, torch.float32) @ V[:, 0]
+                ((Xt[s : s + 4096].to(acc, torch.float64) - mean) / scale).to(dev, torch.float32) @ V[:, 0]
                 for s in range(0, n, 4096)
             ]
         )
         order = np.lexsort((first.cpu().numpy(), inv))  # by cluster, then along the main direction
     else:
         order = np.argsort(inv, kind="stable")
-    data = centre(Xt, dev, order=order, mean=mean)
+    data = centre(Xt, dev, order=order, mean=mean, scale=scale)
     err = data.error_bound()
     proj = None
     if prune:
@@ -190,11 +203,11 @@ def classic_extremes(
     return float(sep), float(width)
 
 
-def _basis(Xt: torch.Tensor, mean: torch.Tensor, m: int, dev: torch.device) -> torch.Tensor:
+def _basis(Xt: torch.Tensor, mean: torch.Tensor, m: int, dev: torch.device, scale: float = 1.0) -> torch.Tensor:
     """(d, m) orthonormal float32 basis of the main directions of X - mean: a randomised range
     finder with one power iteration (Halko et al. 2011, alg. 4.4) on <= 4,096 evenly spaced rows."""
     step = max(1, Xt.shape[0] // 4096)
-    sample = (Xt[::step].to(mean.device, torch.float64) - mean).to(dev, torch.float32)
+    sample = ((Xt[::step].to(mean.device, torch.float64) - mean) / scale).to(dev, torch.float32)
     gen = torch.Generator(device="cpu").manual_seed(0)
 
     def orth(a: torch.Tensor) -> torch.Tensor:
@@ -222,7 +235,83 @@ def _pairs(g: torch.Tensor, sq_i: torch.Tensor, I: slice, J: slice, keep) -> tup
 
 def _refine(Xt: torch.Tensor, order: torch.Tensor, cands: list, keep) -> torch.Tensor:
     """Exact float64 squared distances of the candidates that still pass `keep` at the end."""
+    if not cands:
+        raise ValueError("the Dunn index found no finite pairwise distance in X (values too large or too small?)")
     i = torch.cat([c[0] for c in cands])
     j = torch.cat([c[1] for c in cands])
     mask = keep(torch.cat([c[2] for c in cands]))
     return exact_sq_dists(Xt, order[i[mask]], order[j[mask]])
+
+
+def _distributed_dunn(X: Any, labels: Any, kind: str, device: Any, block: int = _BLOCK) -> float:
+    """The Dunn index of row shards: extremes of each process's rows against every later process's
+    blocks (all-reduced), float32 matmuls with the same rigorous error bound, candidates re-measured
+    exactly in float64 at once; the exact extremes are all-reduced (min / max)."""
+    from ..cluster._distributed import Comm
+    from .silhouette import global_codes, sharded_centre
+
+    Xt = as_2d(X)
+    lab = as_labels(labels, Xt.shape[0])
+    comm = Comm(True, Xt.shape[0], "distributed")
+    inv, k = global_codes(lab, comm)
+    if k < 2:
+        raise ValueError(f"the Dunn index needs at least 2 clusters; labels have {k}")
+    dev = get_device(device)
+    acc = accumulator_device(dev)
+    n, d = Xt.shape
+    lab_t = torch.as_tensor(inv, device=acc)
+    if kind == "centroid":
+        sums = torch.zeros((k, d), dtype=torch.float64, device=acc)
+        for s in range(0, n, 4096):
+            sums.index_add_(0, lab_t[s : s + 4096], Xt[s : s + 4096].to(acc, torch.float64))
+        sizes = comm.sum(torch.bincount(lab_t, minlength=k).to(torch.float64))
+        cent = comm.sum(sums) / sizes.unsqueeze(1)
+        width = torch.zeros(1, dtype=torch.float64)
+        for s in range(0, n, 4096):
+            r = (Xt[s : s + 4096].to(acc, torch.float64) - cent[lab_t[s : s + 4096]]).norm(dim=1)
+            width = torch.maximum(width, r.max().cpu().reshape(1))
+        w = float(comm.max(width)[0])
+        cc = torch.cdist(cent, cent)
+        cc.fill_diagonal_(math.inf)
+        return math.inf if w == 0 else float(cc.min()) / w
+    data = sharded_centre(Xt, dev, comm, torch.float32)
+    sq_max = float(comm.max(data.sq.max().double().cpu().reshape(1))[0])
+    err = (d + 8) * UNIT * 2.0 * sq_max
+    inv_dev = torch.as_tensor(inv, device=dev)
+    lo = hi = None  # running float32 extremes (this process)
+    sep, width = math.inf, 0.0  # exact extremes (this process)
+    for r, size in enumerate(comm.sizes):
+        start_r = int(sum(comm.sizes[:r]))
+        for start in range(0, int(size), block):
+            idx = torch.arange(start_r + start, start_r + min(start + block, int(size)))
+            Xb, sqb = comm.rows(data.X, idx), comm.values(data.sq, idx).to(dev, torch.float32)
+            raw = comm.rows(Xt, idx, torch.float64)
+            lb = comm.values(inv_dev, idx).long().to(dev)
+            if r < comm.rank:
+                continue  # those pairs are measured by process r
+            for s in range(0, n, block):
+                I = slice(s, min(s + block, n))
+                g = torch.addmm(sqb.unsqueeze(0), data.X[I], Xb.T, alpha=-2.0).add_(data.sq[I].unsqueeze(1))
+                same = inv_dev[I].unsqueeze(1) == lb.unsqueeze(0)
+                inside, across = g.masked_fill(~same, -math.inf), g.masked_fill(same, math.inf)
+                top, low = float(inside.max()), float(across.min())
+                if top > -math.inf and (hi is None or top >= hi - 2 * err):
+                    hi = top if hi is None else max(hi, top)
+                    pairs = torch.nonzero(inside >= hi - 2 * err)
+                    width = max(width, float(_exact(Xt, I, raw, pairs).max()))
+                if low < math.inf and (lo is None or low <= lo + 2 * err):
+                    lo = low if lo is None else min(lo, low)
+                    pairs = torch.nonzero(across <= lo + 2 * err)
+                    sep = min(sep, float(_exact(Xt, I, raw, pairs).min()))
+    sep = float(comm.min(torch.tensor([sep], dtype=torch.float64))[0])
+    width = float(comm.max(torch.tensor([width], dtype=torch.float64))[0])
+    if not math.isfinite(sep):
+        raise ValueError("the Dunn index found no finite pairwise distance in X (values too large or too small?)")
+    return math.inf if width == 0 else math.sqrt(sep) / math.sqrt(width)
+
+
+def _exact(Xt: torch.Tensor, I: slice, raw: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """||x_i - y_j||^2 in float64 from the input, for (local row in I, visiting row) pairs."""
+    a = Xt[I][pairs[:, 0].to(Xt.device)].to(torch.float64).cpu()
+    b = raw[pairs[:, 1].cpu()].cpu()
+    return (a - b).square().sum(1)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._pairwise import centre, exact_sq_dists
+from ..utils import accumulator_device, get_device
+from ._pairwise import Centred, centre, column_mean, exact_sq_dists, power_of_two_scale, spread_bound
 from ._validation import as_2d, as_labels
 
 __all__ = ["silhouette_samples", "silhouette_score"]
@@ -84,7 +85,7 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
     if near_i:
         i, j = torch.cat(near_i), torch.cat(near_j)
         order_t = torch.as_tensor(order)
-        d = exact_sq_dists(Xt, order_t[i.cpu()], order_t[j.cpu()]).sqrt().to(acc)
+        d = exact_sq_dists(Xt, order_t[i.cpu()], order_t[j.cpu()]).sqrt().to(acc) / data.scale
         lab = torch.as_tensor(inv[order], device=acc)
         i, j = i.to(acc), j.to(acc)
         sums.view(-1).index_add_(0, i * k + lab[j], d)
@@ -95,10 +96,42 @@ def _cluster_distance_sums(Xt: torch.Tensor, inv: np.ndarray, k: int, device: An
     return out
 
 
-def silhouette_samples(X: Any, labels: Any, *, device: str = "auto", block: int = _BLOCK) -> np.ndarray:
-    """Silhouette coefficient s(i) of every sample (Rousseeuw 1987, eq. 2), float64 NumPy."""
+_EUCLIDEAN = ("euclidean", "l2")
+
+
+def silhouette_samples(
+    X: Any,
+    labels: Any,
+    *,
+    metric: Any = "euclidean",
+    device: str = "auto",
+    block: int = _BLOCK,
+    distributed: bool = False,
+    **kwds: Any,
+) -> np.ndarray:
+    """Silhouette coefficient s(i) of every sample (Rousseeuw 1987, eq. 2), float64 NumPy.
+
+    Euclidean distances take our exact blocked path; any other `metric` sklearn's pairwise_distances
+    accepts (a name, a callable, or "precomputed" with X the (n, n) distance matrix) and `kwds` go
+    to sklearn's silhouette_samples. Labels may be of any type (strings too). With `distributed`,
+    X and labels are this process's rows of a torch.distributed row-sharded data set (collective;
+    euclidean only) and the result is s(i) of the local rows.
+    """
+    if metric not in _EUCLIDEAN or kwds:
+        if distributed:
+            raise ValueError(f"distributed=True supports metric='euclidean' only, got metric={metric!r}")
+        from sklearn.metrics import silhouette_samples as sk_samples
+
+        return np.asarray(sk_samples(_numpy(X), as_labels(labels), metric=metric, **kwds), dtype=np.float64)
     Xt = as_2d(X)
-    return _samples(Xt, as_labels(labels, Xt.shape[0]), device, block)
+    lab = as_labels(labels, Xt.shape[0])
+    if distributed:
+        return _distributed_samples(Xt, lab, device, block)
+    return _samples(Xt, lab, device, block)
+
+
+def _numpy(X: Any) -> Any:
+    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
 
 
 def _samples(Xt: torch.Tensor, lab: np.ndarray, device: Any, block: int) -> np.ndarray:
@@ -108,7 +141,12 @@ def _samples(Xt: torch.Tensor, lab: np.ndarray, device: Any, block: int) -> np.n
     _check_n_labels(k, Xt.shape[0])
     sums = _cluster_distance_sums(Xt, inv, k, device, block)
     counts = np.bincount(inv, minlength=k).astype(np.float64)
-    n = Xt.shape[0]
+    return _from_sums(sums, inv, counts)
+
+
+def _from_sums(sums: np.ndarray, inv: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """s(i) from the distance sums of each sample to each cluster and the cluster sizes."""
+    n = sums.shape[0]
     own = sums[np.arange(n), inv]
     with np.errstate(divide="ignore", invalid="ignore"):
         a = own / (counts[inv] - 1)
@@ -120,11 +158,41 @@ def _samples(Xt: torch.Tensor, lab: np.ndarray, device: Any, block: int) -> np.n
 
 
 def silhouette_score(
-    X: Any, labels: Any, sample_size: int | None = None, random_state: Any = None, *, device: str = "auto"
+    X: Any,
+    labels: Any,
+    *,
+    metric: Any = "euclidean",
+    sample_size: int | None = None,
+    random_state: Any = None,
+    device: str = "auto",
+    distributed: bool = False,
+    **kwds: Any,
 ) -> float:
-    """Mean silhouette coefficient; with `sample_size`, on a random subset drawn as sklearn does."""
+    """Mean silhouette coefficient; with `sample_size`, on a random subset drawn as sklearn does.
+
+    `metric` and `kwds` as in `silhouette_samples` (non-euclidean metrics are sklearn's own
+    computation). With `distributed` (collective, euclidean, no `sample_size`), the mean over every
+    process's rows.
+    """
+    if metric not in _EUCLIDEAN or kwds:
+        if distributed:
+            raise ValueError(f"distributed=True supports metric='euclidean' only, got metric={metric!r}")
+        from sklearn.metrics import silhouette_score as sk_score
+
+        lab = as_labels(labels)
+        return float(
+            sk_score(_numpy(X), lab, metric=metric, sample_size=sample_size, random_state=random_state, **kwds)
+        )
     Xt = as_2d(X)
     lab = as_labels(labels, Xt.shape[0])
+    if distributed:
+        if sample_size is not None:
+            raise ValueError("sample_size is not supported with distributed=True")
+        from ..cluster._distributed import Comm
+
+        s = _distributed_samples(Xt, lab, device, _BLOCK)
+        comm = Comm(True, Xt.shape[0], "distributed")
+        return float(comm.sum(torch.tensor([s.sum()], dtype=torch.float64))[0] / comm.n_total)
     if sample_size is not None:
         from sklearn.utils import check_random_state
 
@@ -134,3 +202,66 @@ def silhouette_score(
         Xt = Xt[torch.as_tensor(idx, device=Xt.device)]
         lab = lab[idx]
     return float(np.mean(_samples(Xt, lab, device, _BLOCK)))
+
+
+def _distributed_samples(Xt: torch.Tensor, lab: np.ndarray, device: Any, block: int) -> np.ndarray:
+    """s(i) of this process's rows of a row-sharded data set (collective over torch.distributed).
+
+    Every process's rows visit every process block by block (all-reduced); each process sums the
+    distances from its rows to each visiting block per cluster, with the same float32 matmuls,
+    centring (global mean), scaling and exact float64 re-measurement of near pairs as one process.
+    """
+    from ..cluster._distributed import Comm
+
+    comm = Comm(True, Xt.shape[0], "distributed")
+    inv, k = global_codes(lab, comm)
+    counts = comm.sum(torch.as_tensor(np.bincount(inv, minlength=k), dtype=torch.float64)).numpy()
+    _check_n_labels(k, comm.n_total)
+    data = sharded_centre(Xt, device, comm, torch.float32 if Xt.shape[1] >= _FLOAT32_FROM else torch.float64)
+    fast = data.X.dtype == torch.float32
+    dev, acc = data.X.device, data.acc
+    n = Xt.shape[0]
+    sums = torch.zeros((n, k), dtype=torch.float64, device=acc)
+    inv_t = torch.as_tensor(inv, device=dev)
+    for r, size in enumerate(comm.sizes):
+        start_r = int(sum(comm.sizes[:r]))
+        for start in range(0, int(size), block):
+            idx = torch.arange(start_r + start, start_r + min(start + block, int(size)))
+            Xb = comm.rows(data.X, idx)
+            sqb = comm.values(data.sq, idx).to(dev, data.X.dtype)
+            lb = comm.values(inv_t, idx).long().to(acc)
+            raw = comm.rows(Xt, idx, torch.float64) if fast else None
+            onehot = torch.zeros((idx.numel(), k), dtype=torch.float64, device=acc)
+            onehot[torch.arange(idx.numel()), lb] = 1.0
+            for s in range(0, n, block):
+                I = slice(s, min(s + block, n))
+                d2 = torch.addmm(sqb.unsqueeze(0), data.X[I], Xb.T, alpha=-2.0)
+                d2.add_(data.sq[I].unsqueeze(1)).clamp_(min=0.0)
+                same = (torch.arange(I.start, I.stop) + comm.offset).unsqueeze(1) == idx.unsqueeze(0)
+                d2[same.to(dev)] = 0.0
+                if fast:
+                    close = torch.nonzero((d2 < _NEAR * float(data.sq[I].max() + sqb.max())) & ~same.to(dev))
+                    if close.numel():
+                        a = Xt[I][close[:, 0].to(Xt.device)].to(torch.float64)
+                        b = raw[close[:, 1].cpu()].to(a.device)
+                        d2[close[:, 0], close[:, 1]] = ((a - b).square().sum(1) / data.scale**2).to(dev, d2.dtype)
+                sums[I] += d2.sqrt_().to(acc, torch.float64) @ onehot
+    return _from_sums(sums.cpu().numpy(), inv, counts)
+
+
+def global_codes(lab: np.ndarray, comm: Any) -> tuple[np.ndarray, int]:
+    """Cluster codes 0..k-1 of the local labels over the sorted union of every process's labels."""
+    classes = np.unique(lab)
+    if comm.active:
+        everyone: list[Any] = [None] * comm.world
+        comm.dist.all_gather_object(everyone, classes.tolist())
+        classes = np.unique(np.concatenate([np.asarray(c, dtype=classes.dtype) for c in everyone]))
+    return np.searchsorted(classes, lab), int(classes.size)
+
+
+def sharded_centre(Xt: torch.Tensor, device: Any, comm: Any, dtype: torch.dtype) -> Centred:
+    """The local rows centred on the global mean and scaled by the global power of two."""
+    acc = accumulator_device(get_device(device))
+    mean = comm.sum(column_mean(Xt, acc) * Xt.shape[0]) / comm.n_total
+    spread = float(comm.max(torch.tensor([spread_bound(Xt, mean)], dtype=torch.float64))[0])
+    return centre(Xt, device, dtype=dtype, mean=mean, scale=power_of_two_scale(spread))
