@@ -124,6 +124,21 @@ def _add_banner(notebook: Path, banner: str) -> None:
     nbformat.write(nb, str(notebook))
 
 
+def tidy_for_readers(notebook: Path) -> None:
+    """What a reader should not have to scroll past: the notebook's default parameters cell is
+    removed (the run's own values are in papermill's injected cell, folded, and in the banner)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
+    nbformat.write(nb, str(notebook))
+
+
 def _stage_published(layout: BookLayout, chapter: str, src: Path, log: Log, stale_notes: dict[str, str]) -> None:
     """The published page of a chapter: its committed paper-scale execution under a banner naming the
     run (and whether older code produced it), else its smoke run under a banner saying so."""
@@ -146,6 +161,7 @@ def _stage_published(layout: BookLayout, chapter: str, src: Path, log: Log, stal
             )
         shutil.copy2(committed, target)
         _add_banner(target, run_banner(chapter, record, stamp, stale))
+        tidy_for_readers(target)
         return
     smoke = layout.executed_notebook("smoke", chapter)
     if not smoke.exists():
@@ -157,6 +173,7 @@ def _stage_published(layout: BookLayout, chapter: str, src: Path, log: Log, stal
     log(f"note: {chapter} has no committed full execution; its page shows the smoke run")
     shutil.copy2(smoke, target)
     _add_banner(target, smoke_fallback_banner(chapter, layout.full_results_file(chapter).exists()))
+    tidy_for_readers(target)
 
 
 def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = None, log: Log | None = say) -> Path:
@@ -207,6 +224,7 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
             )
             continue
         shutil.copy2(executed, src / f"{entry.name}.ipynb")
+        tidy_for_readers(src / f"{entry.name}.ipynb")
         if overrides:
             _add_banner(src / f"{entry.name}.ipynb", _custom_banner(profile, overrides))
         try:

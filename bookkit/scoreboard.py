@@ -52,6 +52,23 @@ def _percent_metric(metric: str) -> bool:
     return any(part in ("far", "mar") for part in metric.split("_"))
 
 
+_FRACTION_PARTS = ("acc", "accuracy", "nmi", "ari", "auc", "f1", "fdr")
+_LOWER_IS_BETTER = ("far", "mar", "loss")
+
+
+def _scale_rule(metric: str) -> tuple[float, bool, float]:
+    """(divisor to a fraction, higher is better, minimum tolerance) for a metric's verdict: rates
+    and scores in [0, 1] get 1 point; FAR/MAR are in %; silhouette, Dunn, losses and counts get 10 %
+    of the published value (see VERDICT_RULE)."""
+    parts = metric.split("_")
+    higher = not any(p in _LOWER_IS_BETTER for p in parts)
+    if _percent_metric(metric):
+        return 100.0, higher, 0.01
+    if any(p in _FRACTION_PARTS for p in parts):
+        return 1.0, higher, 0.01
+    return 1.0, higher, 0.0  # relative: set from the published value
+
+
 @dataclass(frozen=True)
 class MetricRow:
     """One metric of one chapter: ours, the published value (if any) and the run's provenance."""
@@ -74,10 +91,11 @@ class MetricRow:
         """The book's verdict (dcca_core.claims) against a citable published figure, else "—"."""
         if self.kind != "published" or not (_is_number(self.ours) and _is_number(self.published)):
             return "—"
-        pct = 100.0 if _percent_metric(self.metric) else 1.0
-        lower = _percent_metric(self.metric)
+        div, higher, tol = _scale_rule(self.metric)
         sd = self.ours_std if (self.ours_std is not None and self.n_seeds > 1) else 0.0
-        return verdict(float(self.ours) / pct, float(sd) / pct, float(self.published) / pct, higher_is_better=not lower)
+        ours, published = float(self.ours) / div, float(self.published) / div
+        tol = tol or max(0.1 * abs(published), 1e-12)
+        return verdict(ours, float(sd) / div, published, higher_is_better=higher, min_tolerance=tol)
 
     @property
     def difference(self) -> float | None:

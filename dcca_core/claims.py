@@ -24,7 +24,9 @@ VERDICT_RULE = (
     "Verdicts compare our mean over seeds with the published figure, with a tolerance τ = max(1 point, "
     "2 × the standard deviation over our seeds, ddof = 1): **reproduced** within τ; **exceeded** when better "
     "by τ or more; **partly** when worse by less than 3τ; **not reproduced** when worse by 3τ or more. "
-    "Better means higher for accuracy, NMI, ARI, AUC and F1, lower for false-alarm and missed-alarm rates."
+    "Better means higher for accuracy, NMI, ARI, AUC, F1 and detection rates, lower for false-alarm and "
+    "missed-alarm rates and losses. For figures on another scale (silhouette, Dunn index, losses, counts) "
+    "the 1 point becomes 10 % of the published value."
 )
 
 

@@ -1,7 +1,9 @@
 """Anomaly scores from an autoencoder: the cluster score of Aytekin et al. (2018) and its baselines.
 
 Aytekin et al., eq. 3: after k-means on the codes, the normality of image I_i is
+
     v_i = max_j E_c(I_i) · C_j / ‖C_j‖₂,
+
 the cosine between its l2-normalised code and the nearest cluster centre direction; a LOW v_i means
 an anomaly. For ROC curves we use anomaly scores where HIGH means anomalous, so `-v_i`.
 Baselines: the same score on the codes of a plain (not l2-normalised) autoencoder, and the

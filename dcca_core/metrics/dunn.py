@@ -52,7 +52,7 @@ def dunn_index(
     progress: bool | None = None,
     distributed: bool = False,
 ) -> float:
-    """Dunn index of a partition (see the module docstring for the two `kind`s); inf if no cluster has width.
+    """Dunn index of a partition (`kind`: "classic" or "centroid", see the module docstring); inf if no cluster has width.
 
     With `distributed`, X and labels are this process's rows of a torch.distributed row-sharded
     data set (a collective call); every process gets the index of all rows.

@@ -137,3 +137,26 @@ def test_equations_are_typeset_offline(built_book):
     page = _math_page(built_book)
     dom = rendered_dom(page)
     assert "<mjx-container" in dom, f"{page.name}: MathJax typeset no equation"
+
+
+def test_the_published_book_builds_from_committed_runs_and_labels_every_page(built_book, book_layout, tmp_path):
+    """`make book`: the committed paper-scale executions where there are any, the smoke runs (executed
+    for the smoke book above) elsewhere; every chapter page says which run it shows."""
+    from bookkit.build import build_book
+    from bookkit.published import full_execution
+
+    notes: list[str] = []
+    html = build_book(book_layout, "full", log=notes.append)
+    try:
+        for chapter in CHAPTERS:
+            body = _article(html / f"{chapter}.html")
+            if full_execution(book_layout, chapter) is not None:
+                assert "This page shows the paper-scale run" in body, chapter
+            else:
+                assert "This page shows the smoke run" in body, chapter
+            assert "profile = &quot;smoke&quot;" not in body  # the notebook's default parameters cell is hidden
+        assert (html / "bibliography.html").exists() and "Xie" in (html / "bibliography.html").read_text()
+        assert "KMeans" in (html / "api.html").read_text(encoding="utf-8")
+        assert "Verdicts at a glance" in (html / "scoreboard.html").read_text(encoding="utf-8")
+    finally:  # the smoke book the other checks look at is rebuilt, so the session leaves it as it found it
+        build_book(book_layout, "smoke", log=None)
