@@ -18,6 +18,7 @@ __all__ = [
     "RenderReport",
     "screenshot",
     "rendered_dom",
+    "page_check",
     "print_to_pdf",
     "image_variance",
     "pdf_page_count",
@@ -109,6 +110,61 @@ def rendered_dom(page: str | Path, *, timeout: float = 60) -> str:
             f"chromium dumped no DOM for {page} (exit {proc.returncode}):\n" + "\n".join(proc.stderr.splitlines()[-15:])
         )
     return proc.stdout
+
+
+_CHECK_SCRIPT = """
+<script>
+window.addEventListener('load', () => setTimeout(() => {
+  const article = document.querySelector('article') || document.body;
+  const wide = [];
+  for (const el of article.querySelectorAll('pre, table, img, .cell_output, .output, mjx-container')) {
+    let box = el.parentElement;  // the nearest block that holds it (inline math sits in a <span>)
+    while (box && getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
+    const limit = box ? box.clientWidth : 0;
+    const width = Math.max(el.scrollWidth, el.getBoundingClientRect().width);
+    if (limit > 0 && width > limit + 2) {
+      wide.push({tag: el.tagName.toLowerCase(), cls: String(el.className).slice(0, 60), width: Math.round(width),
+                 limit: Math.round(limit), text: (el.innerText || el.getAttribute('src') || '').slice(0, 80)});
+    }
+  }
+  const broken = [...article.querySelectorAll('img')].filter(i => !(i.complete && i.naturalWidth > 0))
+                                                      .map(i => i.getAttribute('src'));
+  const mathErrors = document.querySelectorAll('mjx-merror, .MathJax_Error').length;
+  const out = document.createElement('pre');
+  out.id = 'dcca-page-check';
+  out.textContent = JSON.stringify({wide, broken, mathErrors, banner: !!article.querySelector('.admonition')});
+  document.body.appendChild(out);
+}, 1500));
+</script>
+"""
+
+
+def page_check(page: str | Path, *, width: int = 1280, timeout: float = 90) -> dict:
+    """Render `page` at `width` px and report what a reader would see broken: elements wider than
+    their container (`wide`: tag, width, limit, text), images that did not load (`broken`), MathJax
+    errors (`mathErrors`) and whether an admonition banner is there. A copy of the page with a
+    measuring script is rendered beside it (same folder, so every relative link resolves)."""
+    import json
+
+    page = Path(page).resolve()
+    probe = page.with_name(f".check-{page.name}")
+    html = page.read_text(encoding="utf-8")
+    probe.write_text(
+        html.replace("</body>", _CHECK_SCRIPT + "</body>") if "</body>" in html else html + _CHECK_SCRIPT,
+        encoding="utf-8",
+    )
+    try:
+        proc = _run(
+            [f"--window-size={width},1200", "--virtual-time-budget=15000", "--dump-dom", _as_url(probe)], timeout
+        )
+    finally:
+        probe.unlink(missing_ok=True)
+    match = re.search(r'<pre id="dcca-page-check">(.*?)</pre>', proc.stdout, flags=re.S)
+    if not match:
+        raise RuntimeError(f"the page check did not run on {page} (exit {proc.returncode})")
+    import html as htmllib
+
+    return json.loads(htmllib.unescape(match.group(1)))
 
 
 def print_to_pdf(page: str | Path, pdf: str | Path, *, timeout: float = 300) -> Path:

@@ -160,3 +160,35 @@ def test_the_published_book_builds_from_committed_runs_and_labels_every_page(bui
         assert "Verdicts at a glance" in (html / "scoreboard.html").read_text(encoding="utf-8")
     finally:  # the smoke book the other checks look at is rebuilt, so the session leaves it as it found it
         build_book(book_layout, "smoke", log=None)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed; browser check skipped")
+def test_every_page_at_desktop_and_phone_width(built_book, book_layout):
+    """Every page at 1280 and 390 px: images load and MathJax typesets without errors (asserted), and
+    what is wider than its column (clipped code, equations, tables) is listed in
+    _build/page-check/report.json beside a screenshot of each page, for a person to look at. The
+    overflow list is a to-do of the book issue, not yet a failure."""
+    import json
+    import warnings
+
+    out = book_layout.build_dir / "page-check"
+    out.mkdir(parents=True, exist_ok=True)
+    from bookkit.browser import page_check
+
+    report, problems = {}, []
+    for page in sorted(built_book.html.glob("*.html")):
+        if page.name in ("genindex.html", "search.html") or page.name.startswith("."):
+            continue
+        for width in (1280, 390):
+            result = page_check(page, width=width)
+            report[f"{page.stem}@{width}"] = result
+            if result["broken"] or result["mathErrors"]:
+                problems.append(
+                    f"{page.name} at {width} px: images {result['broken']}, MathJax errors {result['mathErrors']}"
+                )
+        screenshot(page, out / f"{page.stem}-390.png", width=390, height=1600, timeout=60)
+    (out / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    assert not problems, "\n".join(problems)
+    wide = sum(len(r["wide"]) for r in report.values())
+    if wide:
+        warnings.warn(f"{wide} elements are wider than their column (see {out / 'report.json'})", stacklevel=1)
