@@ -12,61 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dcca_core.claims import VERDICT_RULE, VERDICTS, verdict
+from dcca_core.claims import KINDS, VERDICT_RULE, VERDICTS, metric_verdict, percent_metric, reference_kind, seeds_of
 from dcca_core.results import read_results
 
-__all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard", "seeds_of", "reference_kind"]
+__all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard", "HEADLINE_METRICS"]
 
 COLUMNS = ("Chapter", "Metric", "Ours", "Reference", "Difference", "Verdict", "Source", "Seeds", "Wall time")
 # Shown in the headline tables even without a published figure: the numbers a chapter is about.
 HEADLINE_METRICS = ("tep_dcca_fdr_at_far5", "tep_dpca_fdr_at_far5", "tep_dcca_fdr")
-KINDS = {"published": "", "other method": "another method's figure", "target": "a target, not a published figure"}
-
-
-def seeds_of(record: dict[str, Any]) -> list[int]:
-    """The seeds a record's numbers come from: seed, seed+1, ... (n_seeds in its params)."""
-    seed = record.get("seed", 0)
-    n = (record.get("params") or {}).get("n_seeds") or 1
-    try:
-        return list(range(int(seed), int(seed) + int(n)))
-    except (TypeError, ValueError):
-        return []
-
-
-def reference_kind(published: dict[str, Any]) -> str:
-    """ "published" (a citable figure of the same method), "other method" or "target": from the entry's
-    `kind`, else read from its source text (older records carry none)."""
-    kind = published.get("kind")
-    if kind in KINDS:
-        return str(kind)
-    source = str(published.get("source", "")).lower()
-    if "different method" in source or "best entry" in source:
-        return "other method"
-    if "quoted in issue" in source or "target" in source or source.startswith("≈"):
-        return "target"
-    return "published"
-
-
-def _percent_metric(metric: str) -> bool:
-    """False-alarm and missed-alarm rates are kept in % by the chapters; the rest are fractions."""
-    return any(part in ("far", "mar") for part in metric.split("_"))
-
-
-_FRACTION_PARTS = ("acc", "accuracy", "nmi", "ari", "auc", "f1", "fdr")
-_LOWER_IS_BETTER = ("far", "mar", "loss")
-
-
-def _scale_rule(metric: str) -> tuple[float, bool, float]:
-    """(divisor to a fraction, higher is better, minimum tolerance) for a metric's verdict: rates
-    and scores in [0, 1] get 1 point; FAR/MAR are in %; silhouette, Dunn, losses and counts get 10 %
-    of the published value (see VERDICT_RULE)."""
-    parts = metric.split("_")
-    higher = not any(p in _LOWER_IS_BETTER for p in parts)
-    if _percent_metric(metric):
-        return 100.0, higher, 0.01
-    if any(p in _FRACTION_PARTS for p in parts):
-        return 1.0, higher, 0.01
-    return 1.0, higher, 0.0  # relative: set from the published value
 
 
 @dataclass(frozen=True)
@@ -91,11 +44,8 @@ class MetricRow:
         """The book's verdict (dcca_core.claims) against a citable published figure, else "—"."""
         if self.kind != "published" or not (_is_number(self.ours) and _is_number(self.published)):
             return "—"
-        div, higher, tol = _scale_rule(self.metric)
         sd = self.ours_std if (self.ours_std is not None and self.n_seeds > 1) else 0.0
-        ours, published = float(self.ours) / div, float(self.published) / div
-        tol = tol or max(0.1 * abs(published), 1e-12)
-        return verdict(ours, float(sd) / div, published, higher_is_better=higher, min_tolerance=tol)
+        return metric_verdict(self.metric, float(self.ours), float(sd), float(self.published))
 
     @property
     def difference(self) -> float | None:
@@ -222,7 +172,7 @@ def _chapter_link(chapter: str, titles: dict[str, str], link: bool) -> str:
 def _ours(row: MetricRow) -> str:
     """Our value (in % for FAR/MAR), with its spread over seeds only when there were several
     (mean ± sd, ddof as the chapter states)."""
-    unit = " %" if _percent_metric(row.metric) else ""
+    unit = " %" if percent_metric(row.metric) else ""
     text = _num(row.ours) + (unit if _is_number(row.ours) else "")
     if row.ours_std is not None and row.n_seeds > 1 and _is_number(row.ours):
         text += f" ± {row.ours_std:.2g}{unit}"
@@ -232,7 +182,7 @@ def _ours(row: MetricRow) -> str:
 def _reference(row: MetricRow) -> str:
     if row.published is None:
         return "—"
-    unit = " %" if _percent_metric(row.metric) and _is_number(row.published) else ""
+    unit = " %" if percent_metric(row.metric) and _is_number(row.published) else ""
     label = KINDS.get(row.kind, "")
     return _num(row.published) + unit + (f" ({label})" if label else "")
 

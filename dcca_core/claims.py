@@ -17,7 +17,19 @@ import pandas as pd
 
 from .utils import mean_sd
 
-__all__ = ["VERDICT_RULE", "VERDICTS", "Claim", "verdict", "claims_table"]
+__all__ = [
+    "VERDICT_RULE",
+    "VERDICTS",
+    "KINDS",
+    "Claim",
+    "verdict",
+    "claims_table",
+    "metric_verdict",
+    "percent_metric",
+    "reference_kind",
+    "seeds_of",
+    "claims_from_record",
+]
 
 VERDICTS = ("exceeded", "reproduced", "partly", "not reproduced")
 VERDICT_RULE = (
@@ -89,6 +101,88 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
                 "seeds": n,
                 "verdict": verdict(mean, sd, c.published, higher_is_better=c.higher_is_better),
                 "why": c.why,
+            }
+        )
+    return pd.DataFrame(rows, columns=["claim", "source", "published", "ours", "seeds", "verdict", "why"])
+
+
+# ---- claims read off a chapter's results record (the chapters' closing tables and the scoreboard) ----
+
+KINDS = {"published": "", "other method": "another method's figure", "target": "a target, not a published figure"}
+_FRACTION_PARTS = ("acc", "accuracy", "nmi", "ari", "auc", "f1", "fdr")
+_LOWER_IS_BETTER = ("far", "mar", "loss")
+
+
+def seeds_of(record: dict) -> list[int]:
+    """The seeds a record's numbers come from: seed, seed+1, ... (n_seeds in its params)."""
+    seed = record.get("seed", 0)
+    n = (record.get("params") or {}).get("n_seeds") or 1
+    try:
+        return list(range(int(seed), int(seed) + int(n)))
+    except (TypeError, ValueError):
+        return []
+
+
+def reference_kind(published: dict) -> str:
+    """ "published" (a citable figure of the same method), "other method" or "target": the entry's
+    `kind`, else read from its source text (older records carry none)."""
+    kind = published.get("kind")
+    if kind in KINDS:
+        return str(kind)
+    source = str(published.get("source", "")).lower()
+    if "different method" in source or "best entry" in source:
+        return "other method"
+    if "quoted in issue" in source or "target" in source or source.startswith("≈"):
+        return "target"
+    return "published"
+
+
+def percent_metric(metric: str) -> bool:
+    """False-alarm and missed-alarm rates are kept in % by the chapters; the rest are fractions."""
+    return any(part in ("far", "mar") for part in metric.split("_"))
+
+
+def metric_verdict(metric: str, ours: float, sd: float, published: float) -> str:
+    """`verdict` with the metric's own scale and direction (VERDICT_RULE): rates and scores in
+    [0, 1] get 1 point; FAR/MAR (in %) 1 point of 100; other figures 10 % of the published value."""
+    parts = metric.split("_")
+    higher = not any(p in _LOWER_IS_BETTER for p in parts)
+    div = 100.0 if percent_metric(metric) else 1.0
+    fraction = percent_metric(metric) or any(p in _FRACTION_PARTS for p in parts)
+    tol = 0.01 if fraction else max(0.1 * abs(published / div), 1e-12)
+    return verdict(ours / div, sd / div, published / div, higher_is_better=higher, min_tolerance=tol)
+
+
+def claims_from_record(record: dict, why: dict[str, str] | None = None) -> pd.DataFrame:
+    """The chapter's closing table from its results record: one row per published figure it measured
+    (claim = metric, source, published, ours as mean ± sd over its seeds with ddof 1, seeds, verdict by
+    VERDICT_RULE — "—" for other methods' figures and targets — and why, from `why` by metric name)."""
+    metrics, published = record.get("metrics") or {}, record.get("published") or {}
+    n = max(1, len(seeds_of(record)))
+    smoke = record.get("profile") == "smoke"  # small subsets, few epochs: no test of any claim
+    rows = []
+    for metric, entry in published.items():
+        ours = metrics.get(metric)
+        if not isinstance(entry, dict) or not isinstance(ours, (int, float)) or isinstance(ours, bool):
+            continue
+        sd = metrics.get(f"{metric}_std")
+        sd = float(sd) if n > 1 and isinstance(sd, (int, float)) and math.isfinite(sd) else 0.0
+        kind = reference_kind(entry)
+        unit = " %" if percent_metric(metric) else ""
+        value = float(entry["value"])
+        rows.append(
+            {
+                "claim": metric,
+                "source": str(entry.get("source", "")),
+                "published": f"{value:.4g}{unit}" + (f" ({KINDS[kind]})" if KINDS.get(kind) else ""),
+                "ours": f"{float(ours):.4g}" + (f" ± {sd:.2g}" if n > 1 else "") + unit,
+                "seeds": n,
+                "verdict": "(smoke run)"
+                if smoke
+                else metric_verdict(metric, float(ours), sd, value)
+                if kind == "published"
+                else "—",
+                "why": "the smoke profile tests the pipeline, not the claim" if smoke else (why or {}).get(metric, ""),
             }
         )
     return pd.DataFrame(rows, columns=["claim", "source", "published", "ours", "seeds", "verdict", "why"])

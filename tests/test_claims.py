@@ -37,3 +37,21 @@ def test_claims_table_formats_one_row_per_claim():
     assert table.loc[1, "ours"] == "81.6 %"  # one seed: no "±"
     assert table["verdict"].tolist() == ["reproduced", "not reproduced"]
     assert "ddof = 1" in VERDICT_RULE and "3τ" in VERDICT_RULE
+
+
+def test_claims_from_the_committed_chapter_2_record():
+    import json
+    from pathlib import Path
+
+    from dcca_core.claims import claims_from_record
+
+    record = json.loads((Path(__file__).resolve().parents[1] / "results/full/02_dec_mnist.json").read_text())
+    table = claims_from_record(record, why={"dec_accuracy": "a plain 50-epoch autoencoder"}).set_index("claim")
+    dec = table.loc["dec_accuracy"]
+    assert dec["ours"] == "0.9073 ± 0.038" and dec["seeds"] == 3 and dec["published"] == "0.843"
+    assert dec["verdict"] == "reproduced" and dec["why"] == "a plain 50-epoch autoencoder"  # τ = 2 sd = 7.6 points
+    assert table.loc["kmeans_pixels_accuracy", "verdict"] == "reproduced"
+    assert table.loc["fashion_dec_accuracy", "verdict"] == "—"  # a figure quoted in an issue: a target
+    assert "a target" in table.loc["fashion_dec_accuracy", "published"]
+    smoke = claims_from_record({**record, "profile": "smoke"})
+    assert set(smoke["verdict"]) == {"(smoke run)"}
