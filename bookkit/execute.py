@@ -561,6 +561,8 @@ def execute_book(
             )
     for name in selected:  # fail fast: a typo in a YAML file should not wait for a 10-minute chapter
         resolve_parameters(layout, name, profile, overrides)
+    if keep_full_results and (profile != "full" or overrides):
+        raise ValueError("--keep-full-results only applies to the full profile without -p overrides")
     runs: list[ChapterRun] = []
     total = time.perf_counter()
     for i, name in enumerate(selected, 1):
@@ -571,7 +573,6 @@ def execute_book(
             profile,
             overrides=overrides,
             force=force,
-            keep_full_results=keep_full_results,
             progress_bar=progress_bar,
             log=log,
         )
@@ -584,6 +585,11 @@ def execute_book(
             )
         )
         runs.append(run)
+    if keep_full_results:
+        # Only now, after every chapter ran: writing results/full/ earlier would make the checkout
+        # dirty, and every later chapter would record "<commit>+dirty" instead of a clean commit.
+        for name in selected:
+            execute_chapter(layout, name, profile, overrides=overrides, keep_full_results=True, log=log)
     n_exec = sum(r.status == "executed" for r in runs)
     log(
         f"{n_exec} chapter(s) executed, {len(runs) - n_exec} unchanged, in {_fmt_seconds(time.perf_counter() - total)}"
