@@ -28,6 +28,8 @@ __all__ = [
     "METADATA_KEY",
     "library_fingerprint",
     "notebook_fingerprint",
+    "chapter_code_files",
+    "chapter_code_fingerprint",
     "strip_execution",
     "keep_full_execution",
     "full_execution",
@@ -41,13 +43,17 @@ METADATA_KEY = "dcca_book"
 _NOISE = re.compile(r"IProgress not found|it/s\]|\|[#█▏▎▍▌▋▊▉ ]+\||\r")
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def _hash_files(paths: list[Path], root: Path) -> str:
     h = hashlib.sha256()
     for path in paths:
-        try:
-            label = str(path.relative_to(root))
-        except ValueError:
-            label = str(path)
+        label = _relative(path, root)
         data = path.read_bytes()
         h.update(f"{label}\0{len(data)}\0".encode())
         h.update(data)
@@ -59,6 +65,24 @@ def library_fingerprint(layout: BookLayout) -> str:
     from .execute import _source_files
 
     return _hash_files(_source_files(layout.hashed_sources, layout.unhashed), layout.root)
+
+
+def chapter_code_files(layout: BookLayout, chapter: str) -> list[Path]:
+    """The library files the chapter's notebook imports (directly or not) and the pins: its code."""
+    from .imports import import_closure
+
+    files: list[Path] = []
+    for source in layout.hashed_sources:
+        if source.is_dir():
+            files.extend(p for p in import_closure(layout.notebook(chapter), source) if p not in layout.unhashed)
+        elif source.exists():
+            files.append(source)
+    return files
+
+
+def chapter_code_fingerprint(layout: BookLayout, chapter: str) -> str:
+    """16 hex of the chapter's code (`chapter_code_files`): what can move *its* numbers."""
+    return _hash_files(chapter_code_files(layout, chapter), layout.root)
 
 
 def notebook_fingerprint(layout: BookLayout, chapter: str) -> str:
@@ -120,6 +144,8 @@ def keep_full_execution(
         "profile": "full",
         "parameters": json.loads(json.dumps(parameters, default=str)),
         "library_fingerprint": library_fingerprint(layout),
+        "code_fingerprint": chapter_code_fingerprint(layout, chapter),
+        "code_files": [_relative(p, layout.root) for p in chapter_code_files(layout, chapter)],
         "notebook_fingerprint": notebook_fingerprint(layout, chapter),
         "git_commit": results.get("git_commit"),
         "date": results.get("date"),
@@ -138,9 +164,14 @@ def full_execution(layout: BookLayout, chapter: str) -> Path | None:
 
 
 def is_stale(layout: BookLayout, chapter: str, stamp: dict[str, Any]) -> list[str]:
-    """What changed since the committed execution: "the library", "the chapter's notebook" (empty: fresh)."""
+    """What changed since the committed execution: "the chapter's library code", "the chapter's notebook"
+    (empty: fresh). A stamp from before code fingerprints (no `code_fingerprint`) is judged by the
+    whole library's fingerprint."""
     changed = []
-    if stamp.get("library_fingerprint") != library_fingerprint(layout):
+    if "code_fingerprint" in stamp:
+        if stamp["code_fingerprint"] != chapter_code_fingerprint(layout, chapter):
+            changed.append("the chapter's library code")
+    elif stamp.get("library_fingerprint") != library_fingerprint(layout):
         changed.append("the library")
     if stamp.get("notebook_fingerprint") != notebook_fingerprint(layout, chapter):
         changed.append("the chapter's notebook")

@@ -107,25 +107,48 @@ def _commit_full_run(layout, chapter="00_a"):
     return keep_full_execution(layout, chapter, executed, parameters={"profile": "full", "n": 5}, seconds=12.0)
 
 
-def test_a_kept_full_execution_is_stamped_and_goes_stale_when_code_changes(tiny_book):
+def _importing(layout, chapter: str, source: str) -> None:
+    """Give the tiny chapter a code cell that imports from the tiny library (never executed here)."""
+    nb = nbformat.read(str(layout.notebook(chapter)), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    nbformat.write(nb, str(layout.notebook(chapter)))
+
+
+def test_a_kept_full_execution_is_stamped_and_goes_stale_when_its_code_changes(tiny_book):
     layout = tiny_book()
+    (layout.root / "lib" / "other.py").write_text("OTHER = 1\n")
+    _importing(layout, "00_a", "from lib.core import VALUE")
     path = _commit_full_run(layout)
     assert path == layout.results_dir / "full" / "00_a.ipynb" == full_execution(layout, "00_a")
     stamp = provenance(nbformat.read(str(path), as_version=4))
     assert stamp["profile"] == "full" and stamp["parameters"] == {"profile": "full", "n": 5}
     assert stamp["git_commit"] == "abc123" and stamp["seconds"] == 12.0
+    assert stamp["code_files"] == ["lib/core.py", "requirements.txt"]
+    assert is_stale(layout, "00_a", stamp) == []
+    (layout.root / "lib" / "other.py").write_text("OTHER = 2\n")  # not the chapter's code
     assert is_stale(layout, "00_a", stamp) == []
     (layout.root / "lib" / "core.py").write_text("VALUE = 2\n")
-    assert is_stale(layout, "00_a", stamp) == ["the library"]
+    assert is_stale(layout, "00_a", stamp) == ["the chapter's library code"]
     nb = nbformat.read(str(layout.notebook("00_a")), as_version=4)
     nb.cells[0].source += "\n\nMore text."
     nbformat.write(nb, str(layout.notebook("00_a")))
-    assert is_stale(layout, "00_a", stamp) == ["the library", "the chapter's notebook"]
+    assert is_stale(layout, "00_a", stamp) == ["the chapter's library code", "the chapter's notebook"]
     assert METADATA_KEY in nbformat.read(str(path), as_version=4).metadata
+
+
+def test_a_stamp_from_before_code_fingerprints_is_judged_by_the_whole_library(tiny_book):
+    layout = tiny_book()
+    (layout.root / "lib" / "other.py").write_text("OTHER = 1\n")
+    stamp = provenance(nbformat.read(str(_commit_full_run(layout)), as_version=4))
+    del stamp["code_fingerprint"], stamp["code_files"]
+    assert is_stale(layout, "00_a", stamp) == []
+    (layout.root / "lib" / "other.py").write_text("OTHER = 2\n")
+    assert is_stale(layout, "00_a", stamp) == ["the library"]
 
 
 def test_the_published_book_stages_committed_runs_and_smoke_fallbacks(tiny_book):
     layout = tiny_book(["00_a", "01_b"])
+    _importing(layout, "00_a", "import lib.core")
     _commit_full_run(layout, "00_a")
     smoke = layout.executed_notebook("smoke", "01_b")
     smoke.parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +178,8 @@ def test_each_committed_full_execution_is_clean_and_matches_its_results(chapter,
     record = json.loads(book_layout.full_results_file(chapter).read_text(encoding="utf-8"))
     assert stamp["profile"] == "full" and stamp["git_commit"] == record["git_commit"]
     assert stamp["library_fingerprint"] and stamp["notebook_fingerprint"] and stamp["seconds"] > 0
+    assert stamp["code_fingerprint"] and "requirements.txt" in stamp["code_files"]
+    assert any(f.startswith("dcca_core/") for f in stamp["code_files"])
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert sum(bool(c.outputs) for c in code) >= len(code) // 2  # executed, with outputs
     for cell in code:
