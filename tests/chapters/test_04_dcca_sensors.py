@@ -71,3 +71,17 @@ def test_published_figures_are_paired_with_our_metrics(results):
     assert {"skab_dcca_f1", "skab_pca_t2q_f1", "skab_iforest_f1", "skab_ae_recon_f1"} <= set(published)
     assert all(key in m for key in published)
     assert published["skab_dcca_f1"]["value"] == 0.78 and "SKAB" in published["skab_dcca_f1"]["source"]
+
+
+@pytest.mark.parametrize("labels", ["reference", "fault_active"])
+def test_setup_a_reports_top_k_dcca_beside_its_trivial_baselines(results, labels):
+    m = results["metrics"]
+    # the reference's labels: every window of the 21 faulty test runs, 21 of 22 runs (≈ 0.955)
+    majority = m[f"tep_topk_{labels}_majority_acc"]
+    assert majority == pytest.approx(21 / 22, abs=1e-9) if labels == "reference" else 0.75 < majority < 0.9
+    for reading in ("topk", "topk_refit", "oracle"):
+        assert 0.5 <= m[f"tep_topk_{labels}_{reading}_acc"] <= 1.0
+    assert m[f"tep_topk_{labels}_oracle_acc"] >= m[f"tep_topk_{labels}_topk_acc"]
+    assert -1.0 <= m[f"tep_topk_{labels}_spearman"] <= 1.0
+    assert 0.5 <= m[f"tep_raw_kmeans_{labels}_acc"] <= 1.0
+    assert results["params"]["tep_reference"]["window"] == 30
