@@ -240,3 +240,18 @@ def test_the_reference_evaluation_marks_the_oracle_and_the_majority_rate():
     assert reports["first_half"]["acc_oracle_kernel"] < 0.8
     with pytest.raises(ValueError, match="labels 'short' hold 3 values for 64 windows"):
         kernel_evaluation(est, X, {"short": [0, 1, 0]})
+
+
+def test_the_centres_come_from_eval_mode_maps_of_all_windows_after_the_epoch():
+    """The reference clustered the maps collected in train mode while the weights moved; ours are
+    the eval-mode maps of every window after the epoch, so refitting on them gives the same centres."""
+    X, _ = _windows()
+    cfg = TopKDCCAConfig(n_filters=2, pretrain_epochs=2, joint_epochs=1, batch_size=16)
+    est = TopKDCCA(cfg, seed=4, device="cpu").fit(X)
+    centers, labels = per_kernel_kmeans(est.transform(X), n_init=cfg.kmeans_n_init, random_state=4, device="cpu")
+    np.testing.assert_array_equal(centers, est.centers_)
+    np.testing.assert_array_equal(labels, est.labels_)
+    est.model_.train()  # train-mode batch norm gives other maps: the defect this avoids
+    with torch.no_grad():
+        train_mode = est.model_.features(torch.from_numpy(X)).numpy()
+    assert not np.allclose(train_mode, est.transform(X))

@@ -83,8 +83,8 @@ __all__ = [
 
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
 METHOD_NAMES = {
-    "dcca": "DCCA (cluster)",
-    "dcca_score": "DCCA (distance > limit)",
+    "dcca": "DCCA-lin (cluster)",
+    "dcca_score": "DCCA-lin (distance > limit)",
     "ae_kmeans": "AE + KMeans",
     "ae_recon": "AE reconstruction",
     "iforest": "Isolation Forest",
@@ -94,7 +94,7 @@ METHOD_NAMES = {
     "flag_all": "flag everything",
 }
 SCORE_NAMES = {
-    "dcca": "DCCA: distance to the normal centre",
+    "dcca": "DCCA-lin: distance to the normal centre",
     "ae_kmeans": "AE + KMeans: distance to the normal centre",
     "ae_recon": "AE reconstruction error",
     "iforest": "Isolation Forest score",

@@ -85,3 +85,12 @@ def test_setup_a_reports_top_k_dcca_beside_its_trivial_baselines(results, labels
     assert -1.0 <= m[f"tep_topk_{labels}_spearman"] <= 1.0
     assert 0.5 <= m[f"tep_raw_kmeans_{labels}_acc"] <= 1.0
     assert results["params"]["tep_reference"]["window"] == 30
+
+
+@pytest.mark.parametrize("monitor", ["pca", "pca_mean", "dpca", "dpca_mean"])
+def test_setup_b_reports_the_classical_monitors_at_both_operating_points(results, monitor):
+    m = results["metrics"]
+    for key in ("fdr_at_far5", "fdr_wo_3_9_15_at_far5", "monitor_fdr", "monitor_far", "monitor_far_prefault"):
+        assert 0.0 <= m[f"tep_{monitor}_{key}"] <= 1.0, key
+    assert m[f"tep_{monitor}_delay_at_far5"] >= 0
+    assert results["params"]["tep_monitor"]["lags"] == 2

@@ -1,0 +1,66 @@
+"""Set-up B's classical monitors on a small synthetic plant: normal-only fitting, causal statistics,
+both operating points, delays."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dcca_core.experiments.tep_monitor import FAULT_START, MONITORS, MonitorSetup, run_tep_monitors
+
+
+def _plant(seed=0, n_test=400):
+    """d00 (300 samples of 5 correlated variables) and three test runs: 0 normal, 1 with a large
+    shift from sample 160, 2 with a fault that changes nothing (undetectable)."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(5, 5))
+
+    def normal(n):
+        return rng.normal(size=(n, 5)) @ mix
+
+    test = [normal(n_test) for _ in range(3)]
+    test[1][FAULT_START:, 0] += 25.0
+    return SimpleNamespace(
+        train_X=normal(300),
+        train_run=np.zeros(300, dtype=np.int8),
+        test_X=np.concatenate(test),
+        test_run=np.repeat(np.arange(3, dtype=np.int8), n_test),
+    )
+
+
+def test_monitors_find_the_shift_not_the_null_fault_at_the_stated_false_alarm_rate():
+    result = run_tep_monitors(_plant(), MonitorSetup(faults=[1, 2], pca_components=3))
+    for name in MONITORS:
+        far = result.at_far(name)
+        assert far["far"] == pytest.approx(0.05, abs=0.01)  # the oracle point flags 5 % of d00_te
+        assert far["fdr"][1] > 0.99 and far["fdr"][2] < 0.2
+        assert far["delay"][1] <= 3 and far["fdr_wo_3_9_15"] == far["fdr_mean"]  # no hard faults here
+    assert result.n_components == {"pca": 3, "dpca": 3}
+    table = result.table()
+    assert list(table.index) == list(MONITORS.values()) and table.shape[1] == 7
+    m = result.metrics()
+    assert m["tep_dpca_fdr_at_far5"] == pytest.approx(result.at_far("dpca")["fdr_mean"])
+    assert result.per_fault().shape == (2, 4)
+
+
+def test_every_statistic_is_causal():
+    data = _plant()
+    setup = MonitorSetup(faults=[1, 2], pca_components=3)
+    before = run_tep_monitors(data, setup)
+    rows = np.flatnonzero(data.test_run == 1)[300:]
+    data.test_X[rows] += 1000.0
+    after = run_tep_monitors(data, setup)
+    for name in MONITORS:
+        np.testing.assert_array_equal(before.scores[name][1][:300], after.scores[name][1][:300])
+        assert not np.array_equal(before.scores[name][1][300:], after.scores[name][1][300:])
+    # DPCA has no statistic before its lags are filled
+    assert np.isnan(before.scores["dpca"][1][: setup.lags]).all() and np.isfinite(before.scores["dpca"][1][2:]).all()
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="faults"):
+        run_tep_monitors(_plant(), MonitorSetup(faults=[22]))
+    with pytest.raises(ValueError, match="lags"):
+        MonitorSetup(lags=0)
