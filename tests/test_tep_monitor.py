@@ -64,3 +64,29 @@ def test_bad_settings_are_refused():
         run_tep_monitors(_plant(), MonitorSetup(faults=[22]))
     with pytest.raises(ValueError, match="lags"):
         MonitorSetup(lags=0)
+
+
+def test_deep_monitors_join_the_table_trained_on_normal_windows_only(monkeypatch):
+    from dcca_core.experiments.tep_monitor import add_deep_monitors
+    from dcca_core.training import topk_dcca
+
+    data = _plant(n_test=220)
+    result = run_tep_monitors(data, MonitorSetup(faults=[1, 2], pca_components=3))
+    seen = []
+    original = topk_dcca.TopKDCCA.fit
+
+    def spy(self, X, y=None):
+        seen.append(X.shape)
+        return original(self, X, y)
+
+    monkeypatch.setattr(topk_dcca.TopKDCCA, "fit", spy)
+    cfg = topk_dcca.TopKDCCAConfig(n_filters=2, pretrain_epochs=2, joint_epochs=2, batch_size=32, lr=0.1)
+    models = add_deep_monitors(result, data, cfg, window=16, seed=0, device="cpu", checkpoint=False)
+    assert seen == [(300 - 15, 5, 16)] * 2  # d00's windows only, for the AE and for DCCA
+    assert models["ae"].config.alpha == 0.0 and models["dcca"].config.alpha == cfg.alpha
+    for key in ("ae_rec", "ae_rec_mean", "dcca_rec", "dcca_rec_mean", "dcca_latent", "dcca_latent_mean"):
+        stat = result.scores[key][1]
+        assert len(stat) == 220 and np.isnan(stat[:15]).all() and np.isfinite(stat[15:]).all()
+        rates = result.at_far(key)["fdr"]
+        assert rates[1] > 0.8 and rates[2] < 0.3, key  # the 25-σ shift is found, the null fault is not
+    assert len(result.table()) == 10 and "tep_dcca_latent_fdr_at_far5" in result.metrics()

@@ -20,7 +20,7 @@ delay (samples from the fault's start until `confirm` consecutive alarms; 1 samp
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,10 @@ import pandas as pd
 
 from ..anomaly.monitoring import detection_delay, lag_matrix, limit_at_far, trailing_mean
 from ..anomaly.pca_monitor import PCAMonitor
+from ..preprocess import ChannelScaler, sliding_windows
+from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig
 
-__all__ = ["MonitorSetup", "MonitorResult", "run_tep_monitors", "MONITORS", "setup_dict"]
+__all__ = ["MonitorSetup", "MonitorResult", "run_tep_monitors", "add_deep_monitors", "MONITORS", "setup_dict"]
 
 HARD_FAULTS = (3, 9, 15)
 FAULT_START = 160  # Braatz test runs: the fault is introduced after sample 160
@@ -68,6 +70,7 @@ class MonitorResult:
     faults: list[int]
     scores: dict[str, dict[int, np.ndarray]]  # monitor → run (0 = d00_te) → statistic per sample (NaN: none yet)
     n_components: dict[str, int]
+    labels: dict[str, str] = field(default_factory=lambda: dict(MONITORS))  # monitor → its name in tables
 
     def _rates(self, name: str, threshold: float) -> dict[str, Any]:
         runs = self.scores[name]
@@ -99,7 +102,7 @@ class MonitorResult:
         """One row per monitor: both operating points; delays in samples (3 min each)."""
         pct = round(100 * self.setup.far)
         rows = {}
-        for name, label in MONITORS.items():
+        for name, label in self.labels.items():
             lim, far = self.at_limit(name), self.at_far(name)
             rows[label] = {
                 "FDR mean (limit)": lim["fdr_mean"],
@@ -114,12 +117,12 @@ class MonitorResult:
 
     def per_fault(self) -> pd.DataFrame:
         """FDR per fault at the oracle operating point, one column per monitor."""
-        return pd.DataFrame({MONITORS[m]: self.at_far(m)["fdr"] for m in MONITORS})
+        return pd.DataFrame({label: self.at_far(m)["fdr"] for m, label in self.labels.items()})
 
     def metrics(self) -> dict[str, float]:
         """`tep_<monitor>_monitor_*` for the results file (the DPCA headline: `tep_dpca_fdr_at_far5`)."""
         out: dict[str, float] = {}
-        for name in MONITORS:
+        for name in self.labels:
             lim, far = self.at_limit(name), self.at_far(name)
             out[f"tep_{name}_fdr_at_far5"] = far["fdr_mean"]
             out[f"tep_{name}_fdr_wo_3_9_15_at_far5"] = far["fdr_wo_3_9_15"]
@@ -148,19 +151,74 @@ def run_tep_monitors(data: Any, setup: MonitorSetup) -> MonitorResult:
     def dynamic(rows: np.ndarray) -> np.ndarray:
         return np.concatenate([np.full(setup.lags, np.nan), dpca.score_samples(lag_matrix(rows, setup.lags))])
 
-    def smoothed(stat: np.ndarray) -> np.ndarray:
-        start = int(np.isnan(stat).sum())  # the undecided first samples (DPCA's lags)
-        return np.concatenate([stat[:start], trailing_mean(stat[start:], setup.smoothing)])
-
     raw = _per_run(data.test_X, data.test_run, keep, pca.score_samples)
     dyn = _per_run(data.test_X, data.test_run, keep, dynamic)
     scores = {
         "pca": raw,
-        "pca_mean": {r: smoothed(s) for r, s in raw.items()},
+        "pca_mean": {r: _smoothed(s, setup.smoothing) for r, s in raw.items()},
         "dpca": dyn,
-        "dpca_mean": {r: smoothed(s) for r, s in dyn.items()},
+        "dpca_mean": {r: _smoothed(s, setup.smoothing) for r, s in dyn.items()},
     }
     return MonitorResult(setup, faults, scores, {"pca": pca.n_components_, "dpca": dpca.n_components_})
+
+
+def _smoothed(stat: np.ndarray, n: int) -> np.ndarray:
+    """Trailing mean of a statistic after its undecided (NaN) first samples."""
+    start = int(np.isnan(stat).sum())
+    return np.concatenate([stat[:start], trailing_mean(stat[start:], n)])
+
+
+def add_deep_monitors(
+    result: MonitorResult,
+    data: Any,
+    model_config: TopKDCCAConfig,
+    *,
+    window: int = 30,
+    seed: int = 0,
+    device: str = "auto",
+    checkpoint: bool = True,
+) -> dict[str, TopKDCCA]:
+    """DCCA as a one-class monitor, beside the same network without the clustering loss (α = 0).
+
+    Both are trained on d00's windows only (scaled with d00's mean and std). Statistics per test
+    sample, from the window ending at it: the reconstruction error, and for DCCA also T²+Q of its
+    flattened latent maps (a PCA monitor fitted on d00's latents). Each is divided by its 99 %
+    quantile on d00's windows, so > 1 is the deployable alarm, and gets a mean-of-`smoothing`
+    variant. Adds the monitors to `result` in place; returns the two fitted models.
+    """
+    setup = result.setup
+    normal = data.train_X[data.train_run == 0]
+    scaler = ChannelScaler().fit(normal)
+    normal_w = sliding_windows(scaler.transform(normal), window, 1)
+    keep = [0, *result.faults]
+    test_w = {int(r): sliding_windows(scaler.transform(data.test_X[data.test_run == r]), window, 1) for r in keep}
+    pad = np.full(window - 1, np.nan)
+    models: dict[str, TopKDCCA] = {}
+    variants = {
+        "ae": ("conv AE (normal data), reconstruction", replace(model_config, alpha=0.0)),
+        "dcca": ("Top-K DCCA (normal data), reconstruction", model_config),
+    }
+    for key, (label, cfg) in variants.items():
+        name = f"ch4-tep-monitor-{key}-L{window}" if checkpoint else None
+        model = TopKDCCA(cfg, seed=seed, device=device, checkpoint_name=name).fit(normal_w)
+        models[key] = model
+        limit = float(np.quantile(model.reconstruction_error(normal_w), setup.alpha))
+        stats = {r: np.concatenate([pad, model.reconstruction_error(w) / limit]) for r, w in test_w.items()}
+        result.scores[f"{key}_rec"] = stats
+        result.labels[f"{key}_rec"] = label
+        result.scores[f"{key}_rec_mean"] = {r: _smoothed(v, setup.smoothing) for r, v in stats.items()}
+        result.labels[f"{key}_rec_mean"] = f"{label}, mean of {setup.smoothing}"
+    dcca = models["dcca"]
+    latent = PCAMonitor(setup.pca_components, setup.alpha).fit(dcca.transform(normal_w).reshape(len(normal_w), -1))
+    result.n_components["dcca_latent"] = latent.n_components_
+    stats = {
+        r: np.concatenate([pad, latent.score_samples(dcca.transform(w).reshape(len(w), -1))]) for r, w in test_w.items()
+    }
+    result.scores["dcca_latent"] = stats
+    result.labels["dcca_latent"] = "Top-K DCCA (normal data), latent T²+Q"
+    result.scores["dcca_latent_mean"] = {r: _smoothed(v, setup.smoothing) for r, v in stats.items()}
+    result.labels["dcca_latent_mean"] = f"Top-K DCCA (normal data), latent T²+Q, mean of {setup.smoothing}"
+    return models
 
 
 def setup_dict(setup: MonitorSetup) -> dict[str, Any]:
