@@ -67,6 +67,7 @@ __all__ = [
     "masked_joint_step",
     "update_centers",
     "activation_maps",
+    "check_windows",
 ]
 
 ANOMALY_RULES = ("reference", "larger")
@@ -302,6 +303,20 @@ def activation_maps(model: Conv1dAutoencoder, X: Any, batch_size: int = 1024, de
     return batched(model.features, data, batch_size, dev).numpy()
 
 
+def check_windows(X: Any, name: str, model: nn.Module | None = None) -> np.ndarray:
+    """X as float32 windows `(n_windows ≥ 2, n_channels, window)` with finite values, of the shape
+    `model` (with `n_channels` and `window`) was built for when one is given; else a ValueError."""
+    arr = np.ascontiguousarray(X, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[0] < 2:
+        raise ValueError(f"{name} must be windows (n_windows ≥ 2, n_channels, window), got shape {arr.shape}")
+    check_training_data(arr, name)  # finite values (the one check of training data)
+    if model is not None and arr.shape[1:] != (model.n_channels, model.window):
+        raise ValueError(
+            f"{name} has windows of shape {arr.shape[1:]}, the model was fitted on {(model.n_channels, model.window)}"
+        )
+    return arr
+
+
 # --------------------------------------------------------------------------------------------------
 # The estimator
 
@@ -384,16 +399,7 @@ class DCCA:
 
     # -- helpers ------------------------------------------------------------------------------------
     def _check_windows(self, X: Any, name: str) -> np.ndarray:
-        arr = np.ascontiguousarray(X, dtype=np.float32)
-        if arr.ndim != 3 or arr.shape[0] < 2:
-            raise ValueError(f"{name} must be windows (n_windows ≥ 2, n_channels, window), got shape {arr.shape}")
-        check_training_data(arr, name)  # finite values (the one check of training data)
-        if hasattr(self, "model_") and arr.shape[1:] != (self.model_.n_channels, self.model_.window):
-            raise ValueError(
-                f"{name} has windows of shape {arr.shape[1:]}, the model was fitted on "
-                f"{(self.model_.n_channels, self.model_.window)}"
-            )
-        return arr
+        return check_windows(X, name, getattr(self, "model_", None))
 
     def _joint_phase(
         self, X: np.ndarray, centers: np.ndarray, epochs: int, masks: dict | None, phase: int

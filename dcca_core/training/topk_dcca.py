@@ -35,6 +35,7 @@ from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer, array_fingerprint
 from ..metrics import ari, cluster_accuracy, nmi
+from ..models.dcca import check_windows
 from ..models.topk_dcca import (
     MapsConvAutoencoder,
     center_distances,
@@ -45,7 +46,6 @@ from ..models.topk_dcca import (
     topk_kernels,
 )
 from ..utils import Timer, batched, epoch_seed, get_device, progress_bar, set_seed
-from .loop import check_training_data
 
 __all__ = ["TopKDCCAConfig", "TopKDCCA", "kernel_evaluation", "TRAINING_CODE"]
 
@@ -143,16 +143,7 @@ class TopKDCCA:
 
     # -- helpers ------------------------------------------------------------------------------------
     def _windows(self, X: Any, name: str) -> np.ndarray:
-        arr = np.ascontiguousarray(X, dtype=np.float32)
-        if arr.ndim != 3 or arr.shape[0] < 2:
-            raise ValueError(f"{name} must be windows (n_windows ≥ 2, n_channels, window), got shape {arr.shape}")
-        check_training_data(arr, name)
-        if hasattr(self, "model_") and arr.shape[1:] != (self.model_.n_channels, self.model_.window):
-            raise ValueError(
-                f"{name} has windows of shape {arr.shape[1:]}, the model was built for "
-                f"{(self.model_.n_channels, self.model_.window)}"
-            )
-        return arr
+        return check_windows(X, name, getattr(self, "model_", None))
 
     def _maps(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         dev = get_device(self.device)
