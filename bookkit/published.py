@@ -208,6 +208,8 @@ def run_banner(chapter: str, record: dict[str, Any], stamp: dict[str, Any], stal
     extra = record.get("extra") or {}
     training = extra.get("training_seconds")
     reused = extra.get("reused_checkpoints", (extra.get("training") or {}).get("reused_any"))
+    if reused is None:  # chapter 2 records, per run, whether its autoencoder came from a checkpoint
+        reused = any(run.get("autoencoder_reused") for run in extra.get("runs", []) if isinstance(run, dict))
     cost = f"run time {_duration(stamp.get('seconds', record.get('wall_time_s')))}"
     if training is not None:
         cost += f"; training of every model it used, including those loaded from checkpoints: {_duration(training)}"

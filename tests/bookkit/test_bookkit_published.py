@@ -79,6 +79,11 @@ def test_banner_names_the_run_its_cost_and_staleness():
     )
     assert "Produced by older code" in stale and "the library changed" in stale
     assert "whose training time is not in this figure" in stale
+    runs = {"runs": [{"seed": 0, "autoencoder_reused": False}, {"seed": 1, "autoencoder_reused": True}]}
+    per_run = run_banner("02_dec_mnist", {**record, "extra": runs}, {"seconds": 60}, stale=[])
+    assert "whose training time is not in this figure" in per_run
+    fresh = {"runs": [{"seed": 0, "autoencoder_reused": False}]}
+    assert "not in this figure" not in run_banner("02_dec_mnist", {**record, "extra": fresh}, {"seconds": 60}, [])
     assert "smoke run" in smoke_fallback_banner("03_l2_autoencoder", True)
     assert "results/full/03_l2_autoencoder.json" in smoke_fallback_banner("03_l2_autoencoder", True)
 
