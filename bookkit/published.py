@@ -139,13 +139,14 @@ def keep_full_execution(
     from dcca_core.results import atomic_write_text
 
     nb = strip_execution(nbformat.read(str(executed), as_version=4))
+    code_files = chapter_code_files(layout, chapter)  # the import closure is read once
     results = json.loads(layout.full_results_file(chapter).read_text(encoding="utf-8"))
     nb.metadata[METADATA_KEY] = {
         "profile": "full",
         "parameters": json.loads(json.dumps(parameters, default=str)),
         "library_fingerprint": library_fingerprint(layout),
-        "code_fingerprint": chapter_code_fingerprint(layout, chapter),
-        "code_files": [_relative(p, layout.root) for p in chapter_code_files(layout, chapter)],
+        "code_fingerprint": _hash_files(code_files, layout.root),
+        "code_files": [_relative(p, layout.root) for p in code_files],
         "notebook_fingerprint": notebook_fingerprint(layout, chapter),
         "git_commit": results.get("git_commit"),
         "date": results.get("date"),

@@ -133,7 +133,7 @@ def run_tep_reference(
         minority = int(np.argmin(np.bincount(raw_labels, minlength=2)))
         raw_acc = {k: cluster_accuracy(y, raw_labels) for k, y in labels.items()}
         shares = {int(r): float((raw_labels[test_run == r] == minority).mean()) for r in np.unique(test_run)}
-    return ReferenceResult(setup, model, evaluation, raw_acc, shares, len(fit_w), len(test_w), timer.seconds + 0.0)
+    return ReferenceResult(setup, model, evaluation, raw_acc, shares, len(fit_w), len(test_w), timer.seconds)
 
 
 def reference_table(result: ReferenceResult) -> pd.DataFrame:

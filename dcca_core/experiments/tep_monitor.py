@@ -77,6 +77,7 @@ class MonitorResult:
         flagged = {r: np.where(np.isnan(s), np.nan, (s > threshold).astype(float)) for r, s in runs.items()}
         fdr = {f: float(np.nanmean(flagged[f][FAULT_START:])) for f in self.faults}
         delay = {f: detection_delay(flagged[f], FAULT_START, self.setup.confirm) for f in self.faults}
+        delays = np.array(list(delay.values()))
         easy = [f for f in self.faults if f not in HARD_FAULTS]
         return {
             "fdr": fdr,
@@ -85,9 +86,7 @@ class MonitorResult:
             "far": float(np.nanmean(flagged[0])),
             "far_prefault": float(np.nanmean(np.concatenate([flagged[f][:FAULT_START] for f in self.faults]))),
             "delay": delay,
-            "delay_median": float(np.nanmedian(list(delay.values())))
-            if any(np.isfinite(list(delay.values())))
-            else float("nan"),
+            "delay_median": float(np.nanmedian(delays)) if np.isfinite(delays).any() else float("nan"),
         }
 
     def at_limit(self, name: str) -> dict[str, Any]:
