@@ -23,10 +23,10 @@ def mnist_small():
     return ch3.scale_images(x[:600]), y[:600]
 
 
-def test_paper_split_leaves_the_anomaly_digit_out_of_training():
+def test_clean_split_leaves_the_anomaly_digit_out_of_training():
     y_train = np.array([0, 1, 2, 0, 1, 2, 3])
     y_test = np.array([1, 0, 1, 3])
-    idx, is_anomaly = ch3.anomaly_split(y_train, y_test, 1, "paper")
+    idx, is_anomaly = ch3.anomaly_split(y_train, y_test, 1, "clean")
     assert idx.tolist() == [0, 2, 3, 5, 6]
     assert is_anomaly.tolist() == [True, False, True, False]
 
@@ -40,17 +40,17 @@ def test_one_class_split_trains_on_the_digit_only():
 
 def test_contamination_puts_back_a_fraction_of_the_anomaly_class():
     y_train = np.array([0] * 10 + [1] * 10)
-    idx, _ = ch3.anomaly_split(y_train, np.array([0, 1]), 1, "paper", contamination=0.3, seed=4)
+    idx, _ = ch3.anomaly_split(y_train, np.array([0, 1]), 1, "clean", contamination=0.3, seed=4)
     assert len(idx) == 13 and (y_train[idx] == 1).sum() == 3 and np.all(np.diff(idx) > 0)
-    full, _ = ch3.anomaly_split(y_train, np.array([0, 1]), 1, "paper", contamination=1.0)
+    full, _ = ch3.anomaly_split(y_train, np.array([0, 1]), 1, "clean", contamination=1.0)
     assert full.tolist() == list(range(20))
 
 
 def test_max_train_draws_a_seeded_subset_of_the_allowed_indices():
     y_train = np.repeat(np.arange(10), 50)
-    a, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "paper", max_train=40, seed=1)
-    b, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "paper", max_train=40, seed=1)
-    c, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "paper", max_train=40, seed=2)
+    a, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "clean", max_train=40, seed=1)
+    b, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "clean", max_train=40, seed=1)
+    c, _ = ch3.anomaly_split(y_train, np.arange(10), 3, "clean", max_train=40, seed=2)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert len(a) == 40 and np.all(y_train[a] != 3) and np.all(np.diff(a) > 0)
 
@@ -61,12 +61,13 @@ def test_max_train_draws_a_seeded_subset_of_the_allowed_indices():
         ({"protocol": "leave_one_out"}, "protocol"),
         ({"digit": 7}, "does not occur"),
         ({"contamination": 1.5}, "contamination"),
-        ({"protocol": "one_class", "contamination": 0.1}, "paper"),
+        ({"protocol": "one_class", "contamination": 0.1}, "clean"),
+        ({"protocol": "paper"}, "protocol"),  # the paper reading trains nothing: `paper_reading`
         ({"max_train": 0}, "max_train"),
     ],
 )
 def test_bad_split_arguments_are_named(kwargs, message):
-    args = {"digit": 1, "protocol": "paper", **kwargs}
+    args = {"digit": 1, "protocol": "clean", **kwargs}
     digit, protocol = args.pop("digit"), args.pop("protocol")
     with pytest.raises(ValueError, match=message):
         ch3.anomaly_split(np.array([0, 1, 2]), np.array([0, 1]), digit, protocol, **args)
@@ -188,10 +189,10 @@ def test_training_length_curve_passes_through_the_shorter_runs(mnist_small, tmp_
         ch3.training_length_curve(X, y[:10], cfg, [1], progress=False)
 
 
-def test_anomaly_run_scores_every_test_image_four_ways(mnist_small):
+def test_anomaly_run_scores_every_test_image_five_ways(mnist_small):
     X, y = mnist_small
     cfg = ch3.AEConfig(arch="conv", epochs=1, batch_size=64)
-    run = ch3.anomaly_run(X[:200], y[:200], X[200:400], y[200:400], 1, cfg, protocol="paper", n_init=2, progress=False)
+    run = ch3.anomaly_run(X[:200], y[:200], X[200:400], y[200:400], 1, cfg, protocol="clean", n_init=2, progress=False)
     assert run.n_train == int((y[:200] != 1).sum())
     assert set(run.scores) == set(ch3.SCORE_NAMES)
     assert np.array_equal(run.is_anomaly, y[200:400] == 1)
@@ -218,3 +219,108 @@ def test_plots_return_figures(mnist_small):
     )
     fig3 = ch3.plot_training_length(curve, published={"CAE-l2": 0.95})
     assert [line.get_label() for line in fig3.axes[0].lines] == ["CAE", "CAE-l2", "CAE-l2, published"]
+
+
+def test_cluster_scores_on_a_hand_worked_example():
+    # fit codes on two axes; k-means (k=2) puts the centres at (1.5, 0) and (0, 2)
+    fit = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 3.0]], dtype=np.float32)
+    z = np.array([[3.0, 4.0], [0.0, 0.5]], dtype=np.float32)
+    plain = ch3.cluster_scores(fit, z, 2, l2_model=False, n_init=2, device="cpu")
+    # cosine (codes normalised after training): z/|z| = (0.6, 0.8) → v = 0.8; (0, 1) → v = 1
+    assert plain["cluster_plain"] == pytest.approx([-0.8, -1.0], abs=1e-6)
+    # raw projection onto the centre directions (1, 0) and (0, 1): max(3, 4) = 4 and 0.5, it grows with |z|
+    assert plain["cluster_plain_raw"] == pytest.approx([-4.0, -0.5], abs=1e-6)
+    l2 = ch3.cluster_scores(fit, z, 2, l2_model=True, n_init=2, device="cpu")
+    assert set(l2) == {"cluster_l2"} and l2["cluster_l2"] == pytest.approx([-0.8, -1.0], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def table2_pair(mnist_small, tmp_path_factory):
+    """A plain and an l2 CAE trained for one epoch on 300 real MNIST images (the Table II pair)."""
+    os.environ["DCCA_CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("pair"))
+    X, y = mnist_small[0][:300], mnist_small[1][:300]
+    cfg = ch3.AEConfig(arch="conv", epochs=1, batch_size=64)
+    pair = [
+        ch3.clustering_experiment(X, y, replace(cfg, bottleneck_norm=n), n_init=2, progress=False) for n in (None, "l2")
+    ]
+    return X, y, pair
+
+
+def test_paper_reading_scores_the_training_images_with_each_digit_as_the_anomaly(table2_pair):
+    X, y, (plain, l2) = table2_pair
+    runs = ch3.paper_reading(plain, l2, X, y, [0, 7], k=9, n_init=2)
+    assert [r.digit for r in runs] == [0, 7] and all(r.protocol == "paper" and r.n_train == 300 for r in runs)
+    for run in runs:
+        assert np.array_equal(run.is_anomaly, y == run.digit)
+        assert set(run.scores) == set(ch3.SCORE_NAMES)
+        for name, score in run.scores.items():
+            assert score.shape == (300,) and np.isfinite(score).all()
+            assert run.auc[name] == pytest.approx(roc_auc(run.is_anomaly.astype(int), score))
+    # nothing depends on the digit but the mask: one k-means per score serves all of them
+    assert all(np.array_equal(runs[0].scores[n], runs[1].scores[n]) for n in runs[0].scores)
+    assert runs[0].auc["cluster_l2"] != runs[1].auc["cluster_l2"]
+
+
+def test_paper_reading_refuses_other_images_or_a_swapped_pair(table2_pair):
+    X, y, (plain, l2) = table2_pair
+    with pytest.raises(ValueError, match="trained on"):
+        ch3.paper_reading(plain, l2, X[:100], y[:100], [0])
+    with pytest.raises(ValueError, match="bottleneck"):
+        ch3.paper_reading(l2, plain, X, y, [0])
+    with pytest.raises(ValueError, match="digit 11"):
+        ch3.paper_reading(plain, l2, X, y, [11])
+
+
+def _fake_result(label, acc, nmi=0.5, epochs=3, loss=0.1):
+    from types import SimpleNamespace
+
+    norm = label.split("-", 1)[1] if "-" in label else None
+    arch = "conv" if label.startswith("CAE") else "dense"
+    cfg = ch3.AEConfig(arch=arch, bottleneck_norm=norm, epochs=epochs)
+    return SimpleNamespace(config=cfg, acc=acc, nmi=nmi, history=SimpleNamespace(epoch_loss=[loss]))
+
+
+def test_over_seeds_gives_mean_and_sample_sd_of_the_shared_metrics():
+    out = ch3.over_seeds([{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 2.0, "c": 1.0}])
+    assert out == pytest.approx({"a": 2.0, "a_std": np.sqrt(2.0), "b": 2.0, "b_std": 0.0})
+    assert ch3.over_seeds([{"a": 0.5}]) == {"a": 0.5}  # one seed: no sd
+    with pytest.raises(ValueError, match="no per-seed"):
+        ch3.over_seeds([])
+
+
+def test_l2_margin_is_paired_by_seed_with_a_t_interval():
+    by_seed = [[_fake_result("CAE", a), _fake_result("CAE-l2", a + d)] for a, d in ((0.8, 0.1), (0.7, 0.2), (0.9, 0.3))]
+    m = ch3.l2_margin(by_seed)
+    half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2) · sd / √n
+    assert m["l2_margin_cae"] == pytest.approx(0.2) and m["l2_margin_cae_std"] == pytest.approx(0.1)
+    assert m["l2_margin_cae_ci_low"] == pytest.approx(0.2 - half) and m["l2_margin_cae_ci_high"] == pytest.approx(
+        0.2 + half
+    )
+    one = ch3.l2_margin(by_seed[:1])
+    assert one == pytest.approx({"l2_margin_cae": 0.1})  # one seed: no spread, no interval
+    assert ch3.l2_margin(by_seed, plain="AE") == {}
+
+
+def test_clustering_summary_and_findings_come_from_the_numbers():
+    by_seed = [
+        [_fake_result("CAE", 0.84), _fake_result("CAE-l2", 0.95)],
+        [_fake_result("CAE", 0.86), _fake_result("CAE-l2", 0.952)],
+    ]
+    table = ch3.clustering_summary(by_seed)
+    assert table.loc["CAE-l2", "acc"] == pytest.approx(0.951) and table.loc["CAE", "seeds"] == 2
+    assert table.loc["CAE", "acc_sd"] == pytest.approx(np.std([0.84, 0.86], ddof=1))
+    metrics = {
+        **ch3.over_seeds([{"acc_cae_l2": 0.95, "acc_cae": 0.84}, {"acc_cae_l2": 0.952, "acc_cae": 0.86}]),
+        **ch3.l2_margin(by_seed),
+        "auc_cae_l2_cluster": 0.70,
+    }
+    text = ch3.findings(metrics, n_seeds=2)
+    assert "CAE-$l_2$ 95.1 ± 0.1 % (paper 95.1 %: *reproduced*)" in text
+    assert "the plain CAE 85.0 ± 1.4 % (paper 84.9 %: *reproduced*)" in text
+    assert "CAE-$l_2$ cluster score 0.700 (paper 0.908: *not reproduced*)" in text
+    assert "adds +10.1 points" in text and "paper's margin is +10.2" in text
+
+
+def test_findings_of_a_smoke_run_give_no_verdict():
+    text = ch3.findings({"acc_cae_l2": 0.3}, n_seeds=1, verdicts=False)
+    assert "CAE-$l_2$ 30.0 % (paper 95.1 %: *smoke run, no verdict*)" in text and "not reproduced" not in text
