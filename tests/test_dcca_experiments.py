@@ -15,6 +15,7 @@ from dcca_core.experiments.dcca_sensors import (
     METHOD_NAMES,
     METHODS,
     SCORE_NAMES,
+    SKAB_METHODS,
     SkabResult,
     SkabSetup,
     TepSetup,
@@ -67,7 +68,7 @@ def test_skab_run_scores_every_test_point_with_every_method(skab, skab_run):
     n_test = len(skab.experiments["valve1/1"]) - 400
     assert skab_run.y_test.shape == (n_test,)
     np.testing.assert_array_equal(skab_run.y_test, skab.experiments["valve1/1"]["anomaly"].to_numpy()[400:])
-    for m in METHODS:
+    for m in SKAB_METHODS:
         d, s = skab_run.decisions[m], skab_run.scores[m]
         assert d.shape == s.shape == (n_test,), m
         assert not np.isnan(d).any() and set(np.unique(d)) <= {0.0, 1.0}, m
@@ -95,10 +96,34 @@ def test_pointwise_detectors_use_the_training_rows_only(skab):
         assert d2[m][-50:].all(), m
 
 
+def test_skab_controls_are_the_replica_and_a_transductive_k2(skab, skab_run):
+    from dcca_core.anomaly.skab_t2q import SkabT2Q
+    from dcca_core.cluster import KMeans
+    from dcca_core.preprocess import ChannelScaler
+
+    frame = skab.experiments["valve1/1"]
+    raw = frame[skab.channels]
+    expected = SkabT2Q().fit(raw.iloc[:400]).predict(raw.iloc[400:])
+    np.testing.assert_array_equal(skab_run.decisions["t2q_skab"], expected)
+    fixed = SkabT2Q(corrected=True).fit(raw.iloc[:400])
+    np.testing.assert_array_equal(skab_run.decisions["t2q_fixed"], fixed.predict(raw.iloc[400:]))
+    assert fixed.q_limit_ != SkabT2Q().fit(raw.iloc[:400]).q_limit_  # the corrected Q limit is another number
+    # k = 2 on every scaled point of the run (test rows included, no labels); the cluster nearer the
+    # training rows' mean is normal
+    values = raw.to_numpy(dtype=np.float64)
+    scaled = ChannelScaler().fit(values[:400]).transform(values)
+    km = KMeans(2, n_init=10, random_state=0, device="cpu").fit(scaled)
+    normal = np.argmin(np.linalg.norm(np.asarray(km.cluster_centers_) - scaled[:400].mean(axis=0), axis=1))
+    np.testing.assert_array_equal(
+        skab_run.decisions["raw_kmeans"], (np.asarray(km.labels_)[400:] != normal).astype(float)
+    )
+    assert skab_run.decisions["raw_kmeans"][:50].mean() < 0.5  # the run starts normal
+
+
 def test_skab_tables_and_metrics(skab_run):
     result = SkabResult(SkabSetup(dcca=TINY), [skab_run])
     table = result.table()
-    assert list(table.index) == [METHOD_NAMES[m] for m in (*METHODS, "flag_all")]
+    assert list(table.index) == [METHOD_NAMES[m] for m in (*SKAB_METHODS, "flag_all")]
     assert table["F1"].between(0, 1).all() and table["FAR %"].between(0, 100).all()
     assert table.loc["flag everything", "F1"] == pytest.approx(flag_everything([skab_run.y_test])["f1"])
     kt = result.kernel_table()
@@ -110,6 +135,9 @@ def test_skab_tables_and_metrics(skab_run):
         "skab_dcca_far",
         "skab_dcca_mar",
         "skab_pca_t2q_f1",
+        "skab_raw_kmeans_f1",
+        "skab_t2q_skab_far",
+        "skab_t2q_fixed_mar",
         "skab_iforest_f1",
         "skab_flag_all_f1",
         "skab_kernels_clustering_acc",

@@ -14,6 +14,12 @@ iforest       scikit-learn IsolationForest fitted on the reference rows, point-w
 pca_t2/q/t2q  PCA monitoring fitted on the reference rows, point-wise, 99% limits (`PCAMonitor`)
 ============  ==========================================================================================
 
+SKAB adds three (`SKAB_METHODS`): ``raw_kmeans``, k = 2 on the raw (scaled) points of the whole run,
+unlabelled like DCCA and with its cluster naming, no network at all (the transductive control:
+what DCCA-lin's cluster decision has to beat); ``t2q_skab``, the leaderboard's T²+Q exactly as
+SKAB's code computes it (`SkabT2Q`: 99.9 % limits, a trailing 5-point median, its Q-limit and
+eigenvalue defects); and ``t2q_fixed``, the same detector with those defects corrected.
+
 Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
 decision is causal; points before the first complete window get none and are not scored.
 
@@ -46,6 +52,7 @@ from sklearn.ensemble import IsolationForest
 
 from ..anomaly.detection_metrics import detection_rates, false_alarm_rate, flag_everything, skab_scores
 from ..anomaly.pca_monitor import PCAMonitor
+from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
 from ..models.dcca import DCCA, DCCAConfig
@@ -54,6 +61,7 @@ from ..utils import mean_sd, progress_bar
 
 __all__ = [
     "METHODS",
+    "SKAB_METHODS",
     "METHOD_NAMES",
     "SCORE_NAMES",
     "KERNEL_GROUPS",
@@ -68,6 +76,7 @@ __all__ = [
     "run_tep",
     "dcca_family",
     "pointwise_detectors",
+    "skab_controls",
     "kernel_clusterings",
     "plot_kernel_distances",
     "plot_activation_maps",
@@ -82,8 +91,10 @@ __all__ = [
 ]
 
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
+SKAB_METHODS = ("dcca", "raw_kmeans", *METHODS[1:], "t2q_skab", "t2q_fixed")
 METHOD_NAMES = {
     "dcca": "DCCA-lin (cluster)",
+    "raw_kmeans": "k = 2 on the raw points (transductive control)",
     "dcca_score": "DCCA-lin (distance > limit)",
     "ae_kmeans": "AE + KMeans",
     "ae_recon": "AE reconstruction",
@@ -91,6 +102,8 @@ METHOD_NAMES = {
     "pca_t2": "PCA T²",
     "pca_q": "PCA Q",
     "pca_t2q": "PCA T²+Q",
+    "t2q_skab": "T²+Q, SKAB's code (replica)",
+    "t2q_fixed": "T²+Q, SKAB's code corrected",
     "flag_all": "flag everything",
 }
 SCORE_NAMES = {
@@ -101,6 +114,9 @@ SCORE_NAMES = {
     "pca_t2": "PCA T²",
     "pca_q": "PCA Q",
     "pca_t2q": "PCA max(T²/limit, Q/limit)",
+    "raw_kmeans": "k = 2 on raw points: distance to the normal centre",
+    "t2q_skab": "T²+Q (SKAB's code): max of the medians over their limits",
+    "t2q_fixed": "T²+Q (corrected): max of the medians over their limits",
 }
 KERNEL_GROUPS = ("clustering", "all", "reconstruction")
 HARD_TEP_FAULTS = (3, 9, 15)
@@ -210,6 +226,30 @@ def pointwise_detectors(
     return decisions, scores
 
 
+def skab_controls(
+    raw: pd.DataFrame, scaled: np.ndarray, n_train: int, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The SKAB-only detectors on one run's test rows (`scaled[n_train:]`): the transductive k = 2
+    control on the scaled points of the whole run (the cluster nearer the training rows' mean is
+    normal), and SKAB's T²+Q replica and its corrected form fitted on the raw training rows."""
+    decisions, scores = {}, {}
+    km = KMeans(n_clusters=2, n_init=10, random_state=seed, device="cpu").fit(scaled)
+    centers = np.asarray(km.cluster_centers_, dtype=np.float64)
+    normal = int(np.argmin(np.linalg.norm(centers - scaled[:n_train].mean(axis=0), axis=1)))
+    test = scaled[n_train:]
+    decisions["raw_kmeans"] = (np.asarray(km.labels_)[n_train:] != normal).astype(float)
+    scores["raw_kmeans"] = np.linalg.norm(test - centers[normal], axis=1)
+    for name, corrected in (("t2q_skab", False), ("t2q_fixed", True)):
+        detector = SkabT2Q(corrected=corrected).fit(raw.iloc[:n_train])
+        decisions[name] = detector.predict(raw.iloc[n_train:]).astype(float)
+        t2, q = detector.statistics(raw.iloc[n_train:])
+        w = detector.window_size
+        t2m = pd.Series(t2).rolling(w).median().to_numpy()
+        qm = pd.Series(q).rolling(w).median().to_numpy()
+        scores[name] = np.maximum(t2m / detector.t2_limit_, qm / detector.q_limit_)
+    return decisions, scores
+
+
 def kernel_clusterings(
     model: DCCA, X_fit: np.ndarray, X_reference: np.ndarray, X_eval: np.ndarray, seed: int = 0
 ) -> dict[str, np.ndarray]:
@@ -299,6 +339,9 @@ def run_skab_experiment(
     pt_dec, pt_score = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
     decisions.update({m: v.astype(float) for m, v in pt_dec.items()})
     scores.update(pt_score)
+    ctl_dec, ctl_score = skab_controls(frame[list(channels)], scaled, n_train, seed)
+    decisions.update(ctl_dec)
+    scores.update(ctl_score)
     test_w = ends >= n_train
     kernels = kernel_clusterings(model, fit_w, train_w, windows[test_w], seed)
     wy = window_labels(y, L, 1, "last")
@@ -320,7 +363,7 @@ class SkabResult:
         """F1, FAR %, MAR % (SKAB's pooled point-wise scores) and ROC AUC per method."""
         ys = [r.y_test for r in self.runs]
         rows = {}
-        for m in METHODS:
+        for m in SKAB_METHODS:
             s = skab_scores(ys, [r.decisions[m] for r in self.runs])
             auc = _auc(np.concatenate(ys), np.concatenate([r.scores[m] for r in self.runs]))
             rows[METHOD_NAMES[m]] = {"F1": s["f1"], "FAR %": s["far"], "MAR %": s["mar"], "AUC": auc}
@@ -352,7 +395,7 @@ class SkabResult:
         """Flat `skab_*` metrics for the results file."""
         out: dict[str, float] = {}
         table = self.table()
-        for m in (*METHODS, "flag_all"):
+        for m in (*SKAB_METHODS, "flag_all"):
             row = table.loc[METHOD_NAMES[m]]
             out[f"skab_{m}_f1"], out[f"skab_{m}_far"], out[f"skab_{m}_mar"] = row["F1"], row["FAR %"], row["MAR %"]
             if m != "flag_all":
