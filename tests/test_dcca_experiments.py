@@ -235,3 +235,27 @@ def test_kernel_table_by_hand():
     table = result.kernel_table()
     assert table.loc["clustering kernels", "accuracy"] == pytest.approx(0.8)
     assert table.loc["clustering kernels", "F1"] == pytest.approx(1 / 3)
+
+
+def test_contaminated_mix_keeps_every_normal_window_and_a_seeded_share_of_faults():
+    from dcca_core.experiments.dcca_sensors import contaminated_mix
+
+    runs = np.array([0] * 95 + [1] * 300 + [2] * 300)
+    windows = np.arange(len(runs), dtype=float)[:, None, None]
+    w, r = contaminated_mix(windows, runs, 0.05, seed=3)
+    assert (r == 0).sum() == 95 and (r != 0).sum() == 5  # 5 / 100 of the mix
+    assert np.all(np.diff(w[:, 0, 0]) > 0) and np.array_equal(runs[w[:, 0, 0].astype(int)], r)
+    again, _ = contaminated_mix(windows, runs, 0.05, seed=3)
+    other, _ = contaminated_mix(windows, runs, 0.05, seed=4)
+    assert np.array_equal(w, again) and not np.array_equal(w, other)
+    with pytest.raises(ValueError, match="only 600 exist"):
+        contaminated_mix(windows, runs, 0.9)
+    with pytest.raises(ValueError, match="contamination"):
+        TepSetup(contamination=1.0)
+
+
+def test_tep_with_a_realistic_mix_trains_dcca_on_mostly_normal_windows():
+    setup = TepSetup(window=10, train_stride=8, faults=[1, 6], dcca=TINY, contamination=0.1)
+    r = run_tep(load_tep(), setup, seed=0, device="cpu", checkpoint=False, progress=False)
+    assert (r.train_window_run != 0).mean() == pytest.approx(0.1, abs=0.02)
+    assert set(r.decisions) >= set(METHODS)

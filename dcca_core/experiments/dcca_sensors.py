@@ -74,6 +74,7 @@ __all__ = [
     "run_skab",
     "run_skab_experiment",
     "run_tep",
+    "contaminated_mix",
     "dcca_family",
     "pointwise_detectors",
     "skab_controls",
@@ -172,6 +173,15 @@ class TepSetup(SensorSetup):
     faults: Sequence[int] | None = None  # None → faults 1..21 (the fault-free runs are always used)
     variables: str = "all"  # "all" 52, or "no_analysers" (XMEAS 1-22 + XMV 1-11, 33)
     far_operating_point: float = 0.05
+    # share of fault windows in DCCA's unlabelled training mix: None = every training run, as the
+    # original work (about 95 % faulty); e.g. 0.05 = all d00 windows plus a seeded random draw of
+    # fault windows making 5 % of the mix (the realistic case: mostly normal operation)
+    contamination: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.contamination is not None and not 0.0 < self.contamination < 1.0:
+            raise ValueError(f"contamination must lie in (0, 1) or be None, got {self.contamination}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -613,6 +623,23 @@ def _tep_windows(
     return np.concatenate(parts), np.concatenate(ids), rows
 
 
+def contaminated_mix(
+    windows: np.ndarray, run_ids: np.ndarray, contamination: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of run 0 (normal) and a seeded random draw of the others, so that faulty windows
+    are `contamination` of the result (rounded, at least one), in their original order."""
+    normal = np.flatnonzero(run_ids == 0)
+    faulty = np.flatnonzero(run_ids != 0)
+    if len(normal) == 0 or len(faulty) == 0:
+        raise ValueError("the mix needs windows of the normal run 0 and of at least one fault run")
+    n_faulty = max(1, int(round(contamination / (1.0 - contamination) * len(normal))))
+    if n_faulty > len(faulty):
+        raise ValueError(f"contamination {contamination} needs {n_faulty} fault windows; only {len(faulty)} exist")
+    picked = np.random.default_rng(seed).choice(faulty, size=n_faulty, replace=False)
+    keep = np.sort(np.concatenate([normal, picked]))
+    return windows[keep], run_ids[keep]
+
+
 def run_tep(
     data: Any, setup: TepSetup, *, seed: int = 0, device: str = "auto", checkpoint: bool = True, progress: bool = False
 ) -> TepResult:
@@ -630,9 +657,15 @@ def run_tep(
     normal_rows = train_X[data.train_run == 0]
     scaler = ChannelScaler().fit(normal_rows)
     fit_w, fit_run, _ = _tep_windows(train_X, data.train_run, runs, scaler, L, setup.train_stride)
+    if setup.contamination is not None:
+        fit_w, fit_run = contaminated_mix(fit_w, fit_run, setup.contamination, seed)
     ref_w, _, _ = _tep_windows(train_X, data.train_run, [0], scaler, L, 1)
     test_w, test_w_run, test_rows = _tep_windows(test_X, data.test_run, runs, scaler, L, 1)
-    name = f"ch4-tep-{setup.variables}" if checkpoint else None
+    name = (
+        (f"ch4-tep-{setup.variables}" + (f"-c{setup.contamination:g}" if setup.contamination else ""))
+        if checkpoint
+        else None
+    )
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(
         fit_w, X_reference=ref_w
     )

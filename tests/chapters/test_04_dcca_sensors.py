@@ -94,3 +94,10 @@ def test_setup_b_reports_the_classical_monitors_at_both_operating_points(results
         assert 0.0 <= m[f"tep_{monitor}_{key}"] <= 1.0, key
     assert m[f"tep_{monitor}_delay_at_far5"] >= 0
     assert results["params"]["tep_monitor"]["lags"] == 2
+
+
+def test_the_realistic_mix_is_recorded(results):
+    m = results["metrics"]
+    assert 0.0 < results["params"]["tep_contamination"] < 0.5
+    for key in ("tep_contam_dcca_fdr", "tep_contam_dcca_far", "tep_contam_dcca_fdr_at_far5", "tep_contam_ae_recon_fdr"):
+        assert 0.0 <= m[key] <= 1.0, key
