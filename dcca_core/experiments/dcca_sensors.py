@@ -545,7 +545,7 @@ class TepResult:
         )
 
     def table(self) -> pd.DataFrame:
-        """Mean detection rate (all faults, and without 3, 9, 15) and false-alarm rates per method."""
+        """Mean detection rate (all faults, and without 3, 9, 15) and false-alarm rates (in %) per method."""
         rows = {}
         easy = [f for f in self.faults if f not in HARD_TEP_FAULTS]
         y = self.fault_active
@@ -556,8 +556,8 @@ class TepResult:
             rows[METHOD_NAMES[m]] = {
                 "FDR mean": np.mean(list(fdr.values())),
                 "FDR mean w/o 3,9,15": np.mean([fdr[f] for f in easy]),
-                "FAR d00_te": false_alarm_rate(self.decisions[m], self.test_run == 0),
-                "FAR pre-fault": false_alarm_rate(self.decisions[m], pre_fault),
+                "FAR d00_te %": 100 * false_alarm_rate(self.decisions[m], self.test_run == 0),
+                "FAR pre-fault %": 100 * false_alarm_rate(self.decisions[m], pre_fault),
                 f"FDR mean @FAR {self.setup.far_operating_point:.0%}": np.mean(list(fdr5.values())),
                 f"FDR w/o 3,9,15 @FAR {self.setup.far_operating_point:.0%}": np.mean([fdr5[f] for f in easy]),
                 "AUC": _auc(y, self.scores[m]),
@@ -594,8 +594,8 @@ class TepResult:
             row = table.loc[METHOD_NAMES[m]]
             out[f"tep_{m}_fdr"] = row["FDR mean"]
             out[f"tep_{m}_fdr_wo_3_9_15"] = row["FDR mean w/o 3,9,15"]
-            out[f"tep_{m}_far"] = row["FAR d00_te"]
-            out[f"tep_{m}_far_prefault"] = row["FAR pre-fault"]
+            out[f"tep_{m}_far"] = row["FAR d00_te %"]  # in %, as SKAB's
+            out[f"tep_{m}_far_prefault"] = row["FAR pre-fault %"]
             out[f"tep_{m}_fdr_at_far5"] = row[f"FDR mean @FAR {op}"]
             out[f"tep_{m}_fdr_wo_3_9_15_at_far5"] = row[f"FDR w/o 3,9,15 @FAR {op}"]
             out[f"tep_{m}_auc"] = row["AUC"]

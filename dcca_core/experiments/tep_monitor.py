@@ -98,15 +98,15 @@ class MonitorResult:
         return self._rates(name, limit_at_far(self.scores[name][0], self.setup.far))
 
     def table(self) -> pd.DataFrame:
-        """One row per monitor: both operating points; delays in samples (3 min each)."""
+        """One row per monitor: both operating points; FAR in %, delays in samples (3 min each)."""
         pct = round(100 * self.setup.far)
         rows = {}
         for name, label in self.labels.items():
             lim, far = self.at_limit(name), self.at_far(name)
             rows[label] = {
                 "FDR mean (limit)": lim["fdr_mean"],
-                "FAR d00_te (limit)": lim["far"],
-                "FAR pre-fault (limit)": lim["far_prefault"],
+                "FAR d00_te % (limit)": 100 * lim["far"],
+                "FAR pre-fault % (limit)": 100 * lim["far_prefault"],
                 "median delay (limit)": lim["delay_median"],
                 f"FDR mean @{pct}% FAR": far["fdr_mean"],
                 f"FDR w/o 3,9,15 @{pct}% FAR": far["fdr_wo_3_9_15"],
@@ -119,7 +119,8 @@ class MonitorResult:
         return pd.DataFrame({label: self.at_far(m)["fdr"] for m, label in self.labels.items()})
 
     def metrics(self) -> dict[str, float]:
-        """`tep_<monitor>_monitor_*` for the results file (the DPCA headline: `tep_dpca_fdr_at_far5`)."""
+        """`tep_<monitor>_monitor_*` for the results file (the DPCA headline: `tep_dpca_fdr_at_far5`); detection
+        rates as fractions, false-alarm rates in % (as SKAB's, one unit per metric across the book)."""
         out: dict[str, float] = {}
         for name in self.labels:
             lim, far = self.at_limit(name), self.at_far(name)
@@ -127,8 +128,8 @@ class MonitorResult:
             out[f"tep_{name}_fdr_wo_3_9_15_at_far5"] = far["fdr_wo_3_9_15"]
             out[f"tep_{name}_delay_at_far5"] = far["delay_median"]
             out[f"tep_{name}_monitor_fdr"] = lim["fdr_mean"]
-            out[f"tep_{name}_monitor_far"] = lim["far"]
-            out[f"tep_{name}_monitor_far_prefault"] = lim["far_prefault"]
+            out[f"tep_{name}_monitor_far"] = 100 * lim["far"]
+            out[f"tep_{name}_monitor_far_prefault"] = 100 * lim["far_prefault"]
             out[f"tep_{name}_monitor_delay"] = lim["delay_median"]
         return out
 
