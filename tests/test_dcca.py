@@ -9,16 +9,14 @@ import pytest
 import torch
 
 from dcca_core.models.dcca import (
-    DCCA,
     Conv1dAutoencoder,
-    DCCAConfig,
     clustering_loss,
     joint_loss,
     kernel_gradient_mask,
-    masked_joint_step,
     rank_kernels,
     ranks_from_scores,
 )
+from dcca_core.training.dcca import DCCA, DCCAConfig, masked_joint_step
 from dcca_core.training import encode
 
 

@@ -27,7 +27,7 @@ from dcca_core.experiments.dcca_sensors import (
     run_skab_experiment,
     run_tep,
 )
-from dcca_core.models.dcca import DCCAConfig
+from dcca_core.training.dcca import DCCAConfig
 
 TINY = DCCAConfig(
     n_filters=2,
