@@ -16,8 +16,8 @@ from dcca_core.models.dcca import (
     rank_kernels,
     ranks_from_scores,
 )
-from dcca_core.training.dcca import DCCA, DCCAConfig, masked_joint_step
 from dcca_core.training import encode
+from dcca_core.training.dcca import DCCA, DCCAConfig, masked_joint_step
 
 
 def _close(actual, expected):

@@ -55,8 +55,8 @@ from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
-from ..training.dcca import DCCA, DCCAConfig
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
+from ..training.dcca import DCCA, DCCAConfig
 from ..utils import mean_sd, progress_bar
 
 __all__ = [
