@@ -180,6 +180,13 @@ def test_tep_scores_the_chosen_runs_on_the_same_points(tep_result):
     assert list(r.detection_rate_table().index) == [1, 6]
     # fault 6 (loss of A feed) is a gross fault: PCA's T² catches nearly all of it
     assert r.detection_rate_table().loc[6, METHOD_NAMES["pca_t2"]] > 0.9
+    # ... and confirms it (3 consecutive alarms) within a few samples of its start; fault 1 takes longer
+    delay = r.median_delay("pca_t2")
+    assert 0 <= delay < 40 and table.loc[METHOD_NAMES["pca_t2"], "median delay"] == delay
+    flags = r.decisions["pca_t2"].copy()
+    r.decisions["pca_t2"] = np.zeros_like(flags)  # never an alarm: no delay to report
+    assert np.isnan(r.median_delay("pca_t2"))
+    r.decisions["pca_t2"] = flags
     metrics = r.metrics()
     assert {
         "tep_dcca_fdr",

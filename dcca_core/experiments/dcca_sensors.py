@@ -51,6 +51,7 @@ from matplotlib.figure import Figure
 from sklearn.ensemble import IsolationForest
 
 from ..anomaly.detection_metrics import detection_rates, false_alarm_rate, flag_everything, skab_scores
+from ..anomaly.monitoring import detection_delay
 from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
@@ -533,6 +534,19 @@ class TepResult:
             }
         )
 
+    def median_delay(self, m: str, confirm: int = 3) -> float:
+        """Median over the faults of the detection delay of method m's own decisions: samples (3 min
+        each) from the fault's start until `confirm` consecutive alarms (set-up B's rule); NaN when
+        no fault is ever confirmed."""
+        delays = []
+        for f in self.faults:
+            run = self.test_run == f
+            start = int(np.flatnonzero(self.fault_active[run])[0]) if self.fault_active[run].any() else None
+            if start is not None:
+                delays.append(detection_delay(self.decisions[m][run], start, confirm))
+        finite = [d for d in delays if np.isfinite(d)]
+        return float(np.median(finite)) if finite else float("nan")
+
     def _at_far(self, m: str) -> tuple[dict[int, float], float]:
         """Detection rates at the threshold giving `far_operating_point` false alarms on d00_te."""
         s = self.scores[m]
@@ -558,6 +572,7 @@ class TepResult:
                 "FDR mean w/o 3,9,15": np.mean([fdr[f] for f in easy]),
                 "FAR d00_te %": 100 * false_alarm_rate(self.decisions[m], self.test_run == 0),
                 "FAR pre-fault %": 100 * false_alarm_rate(self.decisions[m], pre_fault),
+                "median delay": self.median_delay(m),
                 f"FDR mean @FAR {self.setup.far_operating_point:.0%}": np.mean(list(fdr5.values())),
                 f"FDR w/o 3,9,15 @FAR {self.setup.far_operating_point:.0%}": np.mean([fdr5[f] for f in easy]),
                 "AUC": _auc(y, self.scores[m]),
@@ -596,6 +611,7 @@ class TepResult:
             out[f"tep_{m}_fdr_wo_3_9_15"] = row["FDR mean w/o 3,9,15"]
             out[f"tep_{m}_far"] = row["FAR d00_te %"]  # in %, as SKAB's
             out[f"tep_{m}_far_prefault"] = row["FAR pre-fault %"]
+            out[f"tep_{m}_delay"] = row["median delay"]
             out[f"tep_{m}_fdr_at_far5"] = row[f"FDR mean @FAR {op}"]
             out[f"tep_{m}_fdr_wo_3_9_15_at_far5"] = row[f"FDR w/o 3,9,15 @FAR {op}"]
             out[f"tep_{m}_auc"] = row["AUC"]
