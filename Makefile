@@ -136,7 +136,9 @@ endif
 test-book: $(STAMP) ## just the checks of the built book (pages, figures, scoreboard, browser render, cache)
 	$(PY) -m pytest -q tests/book_checks
 
-bench: setup ## speed against the reference implementations → bench/results.json
+FAISS := faiss-cpu==1.15.1
+bench: setup ## speed against the reference implementations → bench/results.json (installs the bench extra, faiss-cpu)
+	@$(PY) -c "import faiss" 2>/dev/null || { echo "installing the bench extra: $(FAISS)"; $(PIP) install "$(FAISS)"; }
 	$(PY) -m bench.run
 
 serve: ## serve the built book on http://127.0.0.1:8000

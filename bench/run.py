@@ -12,9 +12,13 @@ once, in rotating order, so that a slow spell of the machine hits all of them):
 * ``silhouette_score`` against sklearn's on the same data and our KMeans labels (time ratio, difference);
 * the exact classic Dunn index on all 70,000 MNIST digits (784-d): time and peak memory (child process).
 
-Targets (2 CPU cores): KMeans >= 5x faster than sklearn at an inertia <= 1.0001 x sklearn's; silhouette
->= 3x faster with the same value (1e-6); classic Dunn on 70k MNIST in <= 60 s. The table says which
-were met. ``--subset N`` keeps the first N rows of every data set: a quick check that the script runs,
+Targets (2 CPU cores, issue 21): KMeans >= 5x faster than sklearn at an inertia <= 1.0001 x sklearn's,
+and faster than faiss-cpu; silhouette >= 4x faster with the same value (1e-6); classic Dunn on 70k
+MNIST in <= 10 s. The table says which were met. How far each is from the machine's limit: the
+"GEMM limit" rows divide the multiply-adds the exact pairwise distances need (2·n²·d for silhouette,
+n²·d for Dunn's pairs) by the float32 matrix-multiply rate torch reaches on this machine (measured in
+the same run on a large square product), so the ratio says what share of the time is the
+unavoidable arithmetic and what is overhead. ``--subset N`` keeps the first N rows of every data set: a quick check that the script runs,
 not a measurement.
 
 Wall time is what counts; CPU time (all threads of the process) is recorded too, with the load average.
@@ -213,7 +217,18 @@ def bench_silhouette(X32: np.ndarray, labels: np.ndarray, log) -> dict[str, Any]
         "sklearn": ref,
         "abs_diff": abs(ours - ref),
         "n": len(X32),
+        "d": int(X32.shape[1]),
     }
+
+
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The float32 matrix-multiply rate torch reaches here with its default threads (best of `repeats`
+    n x n products): the yardstick for how close the distance computations come to the hardware."""
+    a = torch.rand(n, n, dtype=torch.float32)
+    b = torch.rand(n, n, dtype=torch.float32)
+    torch.mm(a, b)  # warm-up
+    best = min(_timed(lambda: torch.mm(a, b))[1] for _ in range(repeats))
+    return 2.0 * n**3 / best / 1e9
 
 
 def bench_training(log, repeats: int, n: int = 8192) -> dict[str, Any]:
@@ -365,12 +380,12 @@ def _table(results: dict[str, Any]) -> str:
             if "faiss_s" in r:
                 rows.append(
                     (
-                        "  faiss-cpu (optional), inertia / sklearn",
+                        "  faiss-cpu (bench extra): time, inertia / sklearn",
                         f"{r['ours_s']:.2f} s",
-                        f"{r['faiss_s']:.2f} s (faiss)",
+                        f"{r['faiss_s']:.2f} s (faiss), {r['faiss_inertia'] / r['sklearn_inertia']:.6f}",
                         f"{r['faiss_speedup']:.2f}x faster",
-                        "",
-                        f"{r['faiss_inertia'] / r['sklearn_inertia']:.6f}",
+                        "> 1x",
+                        "yes" if r["faiss_speedup"] > 1 else "no",
                     )
                 )
     if results.get("kmeans_memory"):
@@ -392,10 +407,23 @@ def _table(results: dict[str, Any]) -> str:
             f"{s['ours_s']:.2f} s (cpu {s['ours_cpu_s']:.1f})",
             f"{s['sklearn_s']:.2f} s (cpu {s['sklearn_cpu_s']:.1f}, sklearn)",
             f"{s['speedup']:.2f}x faster",
-            ">= 3x",
-            "yes" if s["speedup"] >= 3 else "no",
+            ">= 4x",
+            "yes" if s["speedup"] >= 4 else "no",
         )
     )
+    gemm = results.get("gemm_gflops")
+    if gemm:
+        limit = 2.0 * s["n"] ** 2 * s["d"] / (gemm * 1e9)
+        rows.append(
+            (
+                "  GEMM limit (2·n²·d flops)",
+                f"{limit:.2f} s",
+                f"at {gemm:.0f} GFLOP/s",
+                f"{s['ours_s'] / limit:.1f}x the limit",
+                "",
+                "",
+            )
+        )
     rows.append(
         ("  |ours - sklearn|", f"{s['abs_diff']:.2e}", "", "", "<= 1e-6", "yes" if s["abs_diff"] <= 1e-6 else "no")
     )
@@ -407,10 +435,22 @@ def _table(results: dict[str, Any]) -> str:
                 f"{d['seconds']:.1f} s (min of {d['repeats']}; cpu {d['cpu_s']:.1f})",
                 "",
                 "",
-                "<= 60 s",
-                "yes" if d["seconds"] <= 60 else "no",
+                "<= 10 s",
+                "yes" if d["seconds"] <= 10 else "no",
             )
         )
+        if gemm:
+            limit = float(d["n"]) ** 2 * d["d"] / (gemm * 1e9)
+            rows.append(
+                (
+                    "  GEMM limit (n²·d flops)",
+                    f"{limit:.2f} s",
+                    f"at {gemm:.0f} GFLOP/s",
+                    f"{d['seconds'] / limit:.1f}x the limit",
+                    "",
+                    "",
+                )
+            )
         rows.append(
             (
                 "  peak RSS / added",
@@ -486,6 +526,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_average_before": os.getloadavg(),
     }
     results["repeats"], results["subset"] = args.repeats, args.subset
+    results["gemm_gflops"] = gemm_gflops()
+    log(f"float32 GEMM (torch, {torch.get_num_threads()} threads): {results['gemm_gflops']:.0f} GFLOP/s")
     X = _cifar_grey("test")[: args.subset]
     results["kmeans"] = {}
     configs = [(None, ("float32", "float64"))] + ([] if args.no_single_thread else [(1, ("float32",))])
