@@ -219,6 +219,10 @@ def test_plots_return_figures(mnist_small):
     )
     fig3 = ch3.plot_training_length(curve, published={"CAE-l2": 0.95})
     assert [line.get_label() for line in fig3.axes[0].lines] == ["CAE", "CAE-l2", "CAE-l2, published"]
+    assert [t.get_text() for t in fig3.axes[0].get_xticklabels()] == ["1", "2"]  # whole epochs, no 1.2, 1.4, ...
+    long = pd.DataFrame({"model": ["CAE"] * 4, "epoch": [1, 10, 100, 200], "acc": [0.5, 0.8, 0.9, 0.95]})
+    ax = ch3.plot_training_length(long).axes[0]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100", "200"]
 
 
 def test_cluster_scores_on_a_hand_worked_example():

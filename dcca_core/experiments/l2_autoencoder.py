@@ -373,6 +373,11 @@ def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | N
         ax.plot(part["epoch"], part["acc"], marker="o", color=color, label=label)
         if published and label in published:
             ax.axhline(published[label], color=color, ls="--", lw=1, label=f"{label}, published")
+    epochs = sorted({int(e) for e in curve["epoch"]})
+    if epochs and epochs[-1] / max(epochs[0], 1) >= 20:
+        ax.set_xscale("log")  # 1 … 200 epochs: equal room for each doubling
+    ax.set_xticks(epochs, [str(e) for e in epochs])  # the evaluated epochs, as whole numbers
+    ax.minorticks_off()
     ax.set_xlabel("training epochs")
     ax.set_ylabel("k-means accuracy")
     ax.set_title(title)
