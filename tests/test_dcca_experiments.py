@@ -122,6 +122,10 @@ def test_skab_controls_are_the_replica_and_a_transductive_k2(skab, skab_run):
 
 def test_skab_tables_and_metrics(skab_run):
     result = SkabResult(SkabSetup(dcca=TINY), [skab_run])
+    assert (
+        result.fit_seconds == skab_run.fit_seconds == pytest.approx(skab_run.model.fit_seconds_)
+        and result.fit_seconds > 0
+    )
     table = result.table()
     assert list(table.index) == [METHOD_NAMES[m] for m in (*SKAB_METHODS, "flag_all")]
     assert table["F1"].between(0, 1).all() and table["FAR %"].between(0, 100).all()

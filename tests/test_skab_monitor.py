@@ -36,16 +36,18 @@ def test_every_scored_point_gets_every_monitor(skab, result):
 def test_limits_come_from_held_out_normal_rows_and_the_scored_part_is_never_seen(skab):
     frame = skab.experiments["valve1/1"]
     setup = sm.SkabMonitorSetup(window=16)
-    a = sm.monitor_run(frame, skab.channels, setup, TINY, seed=0, device="cpu")
+    a, seconds = sm.monitor_run(frame, skab.channels, setup, TINY, seed=0, device="cpu")
+    assert seconds > 0
     wrecked = frame.copy()
     wrecked.loc[wrecked.index[-40:], skab.channels] += 1e3  # the end of the scored part
-    b = sm.monitor_run(wrecked, skab.channels, setup, TINY, seed=0, device="cpu")
+    b, _ = sm.monitor_run(wrecked, skab.channels, setup, TINY, seed=0, device="cpu")
     for name in sm.SKAB_MONITORS:
         np.testing.assert_allclose(a[name][:-40], b[name][:-40], rtol=1e-5, err_msg=name)  # causal, nothing refitted
         assert (b[name][-25:] > 1.0).all(), name  # the wrecked windows are alarms
 
 
 def test_tables_and_metrics(result):
+    assert result.fit_seconds > 0  # two networks per run, their training time kept
     table = result.table()
     assert list(table.index) == list(sm.SKAB_MONITORS.values())
     assert table["F1"].between(0, 1).all() and table["FAR %"].between(0, 100).all()

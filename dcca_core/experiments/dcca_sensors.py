@@ -313,6 +313,7 @@ class SkabRun:
     window_y: np.ndarray | None = None
     train_windows: np.ndarray | None = None
     point_decisions_all: np.ndarray | None = None
+    fit_seconds: float = 0.0  # DCCA-lin's training time (kept in its checkpoint, so also when it was loaded)
 
 
 def run_skab_experiment(
@@ -356,7 +357,7 @@ def run_skab_experiment(
     test_w = ends >= n_train
     kernels = kernel_clusterings(model, fit_w, train_w, windows[test_w], seed)
     wy = window_labels(y, L, 1, "last")
-    run = SkabRun(key, y[test], decisions, scores, wy[test_w], kernels)
+    run = SkabRun(key, y[test], decisions, scores, wy[test_w], kernels, fit_seconds=float(model.fit_seconds_))
     if keep_model:
         run.model, run.windows, run.window_y, run.train_windows = model, windows, wy, train_w
         run.point_decisions_all = windows_to_points(win_dec["dcca"], len(scaled), L)
@@ -416,6 +417,11 @@ class SkabResult:
             out[f"skab_kernels_{key}_acc"], out[f"skab_kernels_{key}_f1"] = row["accuracy"], row["F1"]
         out["skab_n_runs"] = len(self.runs)
         return out
+
+    @property
+    def fit_seconds(self) -> float:
+        """Training seconds of the runs' DCCA-lin models (as their checkpoints recorded them)."""
+        return float(sum(r.fit_seconds for r in self.runs))
 
     @property
     def showcase(self) -> SkabRun:

@@ -73,6 +73,7 @@ class SkabMonitorResult:
     keys: list[str]
     y_test: list[np.ndarray]
     scores: dict[str, list[np.ndarray]]
+    fit_seconds: float = 0.0  # training time of every network, as their checkpoints recorded it
 
     def table(self) -> pd.DataFrame:
         """F1, FAR %, MAR % (SKAB's pooled point-wise scores) and ROC AUC per monitor."""
@@ -114,9 +115,9 @@ def monitor_run(
     seed: int = 0,
     device: str = "auto",
     checkpoint_name: str | None = None,
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], float]:
     """The three monitors on one run: statistic / held-out limit for every scored row (row
-    `train_rows` on), from the window that ends at it."""
+    `train_rows` on), from the window that ends at it; and the two networks' training seconds."""
     L, n_fit, n_train = setup.window, setup.fit_rows, setup.train_rows
     if len(frame) <= n_train:
         raise ValueError(f"the run has {len(frame)} rows; need more than train_rows={n_train}")
@@ -140,7 +141,7 @@ def monitor_run(
 
     pca = PCAMonitor(setup.pca_components, setup.quantile).fit(latent(fit_w))
     out["dcca_latent"] = pca.score_samples(latent(test_w)) / _limit(pca.score_samples(latent(held_w)), setup.quantile)
-    return out
+    return out, float(sum(m.fit_seconds_ for m in models.values()))
 
 
 def run_skab_monitors(
@@ -160,14 +161,18 @@ def run_skab_monitors(
         raise ValueError(f"unknown SKAB runs {unknown}; valid keys look like {list(data.experiments)[:3]}")
     ys: list[np.ndarray] = []
     scores: dict[str, list[np.ndarray]] = {name: [] for name in SKAB_MONITORS}
+    seconds = 0.0
     for key in progress_bar(keys, desc=f"SKAB monitors (seed {seed})", enabled=progress):
         frame = data.experiments[key]
         name = f"ch4-skab-monitor-{key.replace('/', '-')}-L{setup.window}" if checkpoint else None
-        stats = monitor_run(frame, data.channels, setup, model_config, seed=seed, device=device, checkpoint_name=name)
+        stats, fit_s = monitor_run(
+            frame, data.channels, setup, model_config, seed=seed, device=device, checkpoint_name=name
+        )
+        seconds += fit_s
         ys.append(frame["anomaly"].to_numpy().astype(int)[setup.train_rows :])
         for monitor, v in stats.items():
             scores[monitor].append(v)
-    return SkabMonitorResult(setup, keys, ys, scores)
+    return SkabMonitorResult(setup, keys, ys, scores, fit_seconds=seconds)
 
 
 def setup_dict(setup: SkabMonitorSetup) -> dict[str, Any]:

@@ -108,3 +108,9 @@ def test_the_realistic_mix_is_recorded(results):
     for key in ("tep_contam_dcca_fdr", "tep_contam_dcca_fdr_at_far5", "tep_contam_ae_recon_fdr"):
         assert 0.0 <= m[key] <= 1.0, key
     assert 0.0 <= m["tep_contam_dcca_far"] <= 100.0
+
+
+def test_the_record_carries_the_training_cost_of_every_model(results):
+    seconds = results["extra"]["training_seconds"]
+    # set-up A alone trains one Top-K DCCA per seed, each of which records a positive training time
+    assert seconds >= results["metrics"]["tep_topk_fit_seconds"] > 0
