@@ -124,12 +124,18 @@ class SkabT2Q:
         q = np.einsum("ij,jk,ik->i", xs, self.residual_projector_, xs)
         return t2, q
 
-    def predict(self, X: Any) -> np.ndarray:
-        """0/1 alarms: the trailing `window_size`-point median of T² or of Q above its limit."""
+    def filtered(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The trailing `window_size`-point medians of T² and Q (NaN until the window is full)."""
         t2, q = self.statistics(X)
         w = self.window_size
-        t2m = pd.Series(t2).rolling(w).median().to_numpy()
-        qm = pd.Series(q).rolling(w).median().to_numpy()
+        return pd.Series(t2).rolling(w).median().to_numpy(), pd.Series(q).rolling(w).median().to_numpy()
+
+    def alarms(self, t2_median: np.ndarray, q_median: np.ndarray) -> np.ndarray:
+        """0/1 alarms from `filtered`'s medians: T² or Q above its limit."""
         with np.errstate(invalid="ignore"):
-            alarm = (t2m > self.t2_limit_) | (qm > self.q_limit_)
+            alarm = (t2_median > self.t2_limit_) | (q_median > self.q_limit_)
         return alarm.astype(np.int64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 alarms: the trailing `window_size`-point median of T² or of Q above its limit."""
+        return self.alarms(*self.filtered(X))

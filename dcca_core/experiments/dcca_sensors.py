@@ -252,11 +252,8 @@ def skab_controls(
     scores["raw_kmeans"] = np.linalg.norm(test - centers[normal], axis=1)
     for name, corrected in (("t2q_skab", False), ("t2q_fixed", True)):
         detector = SkabT2Q(corrected=corrected).fit(raw.iloc[:n_train])
-        decisions[name] = detector.predict(raw.iloc[n_train:]).astype(float)
-        t2, q = detector.statistics(raw.iloc[n_train:])
-        w = detector.window_size
-        t2m = pd.Series(t2).rolling(w).median().to_numpy()
-        qm = pd.Series(q).rolling(w).median().to_numpy()
+        t2m, qm = detector.filtered(raw.iloc[n_train:])  # one pass serves the decision and the score
+        decisions[name] = detector.alarms(t2m, qm).astype(float)
         scores[name] = np.maximum(t2m / detector.t2_limit_, qm / detector.q_limit_)
     return decisions, scores
 

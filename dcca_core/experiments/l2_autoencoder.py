@@ -535,7 +535,7 @@ def cluster_scores(
     if l2_model:
         return {"cluster_l2": score(fit_codes, score_codes, True)}
     return {
-        "cluster_plain": score(unit(fit_codes), unit(score_codes), True),
+        "cluster_plain": score(unit(fit_codes), score_codes, True),  # eq. 3 normalises the scored codes itself
         "cluster_plain_raw": score(np.asarray(fit_codes, dtype=np.float32), score_codes, False),
     }
 
