@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dcca_core.anomaly.detection_metrics import flag_everything
+from dcca_core.anomaly.detection_metrics import flag_everything, skab_scores
 from dcca_core.data import load_skab, load_tep
 from dcca_core.experiments.dcca_sensors import (
     METHOD_NAMES,
@@ -271,3 +271,36 @@ def test_tep_with_a_realistic_mix_trains_dcca_on_mostly_normal_windows():
     r = run_tep(load_tep(), setup, seed=0, device="cpu", checkpoint=False, progress=False)
     assert (r.train_window_run != 0).mean() == pytest.approx(0.1, abs=0.02)
     assert set(r.decisions) >= set(METHODS)
+
+
+def _synthetic_skab(seed, n_runs=8):
+    """SKAB-like results without training: per run, labels and three methods' decisions."""
+    from dcca_core.experiments.dcca_sensors import SkabRun
+
+    rng = np.random.default_rng(seed)
+    runs = []
+    for i in range(n_runs):
+        y = (np.arange(200) >= rng.integers(60, 140)).astype(int)
+        good = np.where(rng.random(200) < 0.1, 1 - y, y).astype(float)  # 10 % of points wrong
+        noisy = np.where(rng.random(200) < 0.3, 1 - y, y).astype(float)  # 30 % wrong
+        runs.append(SkabRun(f"r/{i}", y, {"good": good, "noisy": noisy}, {}, y, {}))
+    return SkabResult(SkabSetup(dcca=TINY), runs)
+
+
+def test_skab_f1_difference_pools_each_resample_like_skab_and_pairs_the_runs():
+    from dcca_core.experiments.dcca_sensors import skab_f1_difference
+
+    results = [_synthetic_skab(0), _synthetic_skab(1)]
+    ci = skab_f1_difference(results, "good", "noisy", n_resamples=500)
+    pooled = [
+        skab_scores([r.y_test for r in res.runs], [r.decisions[m] for r in res.runs])["f1"]
+        for res in results
+        for m in ("good", "noisy")
+    ]
+    assert ci.estimate == pytest.approx(np.mean([pooled[0] - pooled[1], pooled[2] - pooled[3]]))
+    assert ci.excludes(0.0) and ci.low > 0.1 and ci.n == 8
+    same = skab_f1_difference(results, "good", "good", n_resamples=200)
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+    other = _synthetic_skab(2, n_runs=7)
+    with pytest.raises(ValueError, match="different SKAB runs"):
+        skab_f1_difference([results[0], other], "good", "noisy")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dcca_core.experiments import dcca_reference as ref
-from dcca_core.training.topk_dcca import TopKDCCAConfig
+from dcca_core.training.topk_dcca import TopKDCCA, TopKDCCAConfig
 
 
 def _plant(seed=0, rows=60, variables=4):
@@ -34,6 +34,17 @@ def _plant(seed=0, rows=60, variables=4):
     return SimpleNamespace(
         train_X=train_X, train_run=train_run, test_X=test_X, test_run=test_run, test_fault_active=active
     )
+
+
+def _kinds(n=48, channels=3, window=24, seed=0):
+    """Two kinds of windows: a sine in channel 0, or a step in channel 1, with noise."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, window)
+    X = rng.normal(0, 0.1, (n, channels, window)).astype(np.float32)
+    y = np.arange(n) % 2
+    X[y == 0, 0] += np.sin(t)
+    X[y == 1, 1] += (t > np.pi).astype(np.float32)
+    return X, y
 
 
 def test_windows_stay_inside_their_runs_and_the_scaling_choice_is_honoured():
@@ -67,9 +78,75 @@ def test_the_reference_protocol_reports_each_label_set_beside_its_baselines():
     fig = ref.plot_kernel_accuracy(result)
     assert len(fig.axes) == 2
     variants = ref.ablation_table({"paper": result, "again": result})
-    assert variants.shape == (2, 6)
+    assert variants.shape == (2, 7) and "p (random K)" in variants.columns
 
 
 def test_an_unknown_scaling_is_refused():
     with pytest.raises(ValueError, match="scaling"):
         ref.ReferenceSetup(scaling="zscore")
+
+
+def test_the_reference_evaluation_marks_the_oracle_and_the_majority_rate():
+    X, y = _kinds(n=64)
+    cfg = TopKDCCAConfig(n_filters=2, pretrain_epochs=3, joint_epochs=2, batch_size=16, lr=0.05)
+    est = TopKDCCA(cfg, seed=0, device="cpu").fit(X)
+    reports = ref.kernel_evaluation(est, X, {"kinds": y, "first_half": (np.arange(len(y)) < 32).astype(int)})
+    report = reports["kinds"]
+    assert len(report["kernels"]) == 8 and sum(r["topk"] for r in report["kernels"]) == 4
+    accs = [r["acc"] for r in report["kernels"]]
+    assert report["acc_oracle_kernel"] == max(accs) >= report["acc_topk_mean"]
+    assert report["majority_rate"] == 0.5 and -1 <= report["spearman_distance_acc"] <= 1
+    assert 0 < report["random_k_p"] <= 1
+    assert all(0.5 <= r["acc_refit"] <= 1.0 for r in report["kernels"])
+    # the two kinds of windows are easy: the best kernel separates them; the arbitrary halves are not
+    assert report["acc_oracle_kernel"] > 0.9
+    assert reports["first_half"]["acc_oracle_kernel"] < 0.8
+    with pytest.raises(ValueError, match="labels 'short' hold 3 values for 64 windows"):
+        ref.kernel_evaluation(est, X, {"short": [0, 1, 0]})
+
+
+def test_random_subset_p_counts_random_sets_at_least_as_good():
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.4])
+    best = np.array([True, True, False, False, False, False])  # the two best of six: 1 of 15 pairs ties it
+    p = ref.random_subset_p(scores, best, n_draws=20_000, seed=0)
+    assert p == pytest.approx(1 / 15, abs=0.01)
+    worst = ~np.isin(np.arange(6), [4, 5]) & ~best  # the two worst: every pair is at least as good
+    assert ref.random_subset_p(scores, worst, n_draws=2000) == 1.0
+    assert np.isnan(ref.random_subset_p(scores, np.ones(6, bool)))
+    assert ref.random_subset_p(scores, best, seed=3) == ref.random_subset_p(scores, best, seed=3)
+    with pytest.raises(ValueError, match="one length"):
+        ref.random_subset_p(scores, best[:4])
+
+
+def test_variant_setups_change_the_set_up_or_the_model_by_key():
+    base = ref.ReferenceSetup(window=30, model=TopKDCCAConfig(n_filters=4))
+    v = ref.variant_setup(base, {"window": 60, "variables": "no_analysers", "alpha": 0.5, "masking": "none"})
+    assert (v.window, v.variables, v.model.alpha, v.model.masking, v.model.n_filters) == (
+        60,
+        "no_analysers",
+        0.5,
+        "none",
+        4,
+    )
+    assert (base.window, base.variables, base.model.alpha) == (30, "all", TopKDCCAConfig().alpha)  # untouched
+    with pytest.raises(ValueError, match="unknown ablation keys"):
+        ref.variant_setup(base, {"windw": 60})
+    with pytest.raises(ValueError, match="variables"):
+        ref.ReferenceSetup(variables="some")
+
+
+def test_the_variable_sets_select_the_33_continuous_measurements():
+    cols = ref.tep_columns("no_analysers", 52)
+    assert len(cols) == 33 and cols[:22] == list(range(22)) and cols[22:] == list(range(41, 52))
+    assert ref.tep_columns("all", 7) == list(range(7))
+    with pytest.raises(ValueError, match="52 TEP variables"):
+        ref.tep_columns("no_analysers", 4)
+
+
+def test_fewer_variables_train_on_fewer_channels():
+    data = _plant(variables=4)
+    data.train_X, data.test_X = np.tile(data.train_X, 13), np.tile(data.test_X, 13)  # 52 columns
+    cfg = TopKDCCAConfig(n_filters=2, pretrain_epochs=1, joint_epochs=1, update_interval=1, batch_size=32)
+    setup = ref.variant_setup(ref.ReferenceSetup(window=16, model=cfg), {"variables": "no_analysers"})
+    result = ref.run_tep_reference(data, setup, seed=0, device="cpu", checkpoint=False)
+    assert result.model.model_.encoder[0].in_channels == 33

@@ -90,3 +90,20 @@ def test_deep_monitors_join_the_table_trained_on_normal_windows_only(monkeypatch
         rates = result.at_far(key)["fdr"]
         assert rates[1] > 0.8 and rates[2] < 0.3, key  # the 25-σ shift is found, the null fault is not
     assert len(result.table()) == 10 and "tep_dcca_latent_fdr_at_far5" in result.metrics()
+
+
+def test_fdr_difference_pairs_monitors_over_faults_and_averages_seeds():
+    from dcca_core.experiments.tep_monitor import fdr_difference, per_fault_fdr
+
+    setup = MonitorSetup(faults=[1, 2], pca_components=3)
+    results = [run_tep_monitors(_plant(seed=s), setup) for s in (0, 1)]
+    rates = per_fault_fdr(results, "dpca_mean")
+    expected = np.mean([[r.at_far("dpca_mean")["fdr"][f] for f in (1, 2)] for r in results], axis=0)
+    np.testing.assert_allclose(rates, expected)
+    d = fdr_difference(results, "dpca_mean", "pca")
+    assert d.estimate == pytest.approx(float(np.mean(rates - per_fault_fdr(results, "pca"))))
+    assert d.low <= d.estimate <= d.high and d.n == 2
+    zero = fdr_difference(results, "pca", "pca")
+    assert (zero.low, zero.high) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="different faults"):
+        per_fault_fdr([results[0], run_tep_monitors(_plant(), MonitorSetup(faults=[1], pca_components=3))], "pca")

@@ -16,23 +16,29 @@ at all (transductive, as the reference's refit), with the runs its smaller clust
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 
 from ..cluster import KMeans
-from ..metrics import cluster_accuracy
+from ..metrics import ari, cluster_accuracy, nmi
+from ..models.topk_dcca import nearest_kernel_centers, per_kernel_kmeans
 from ..preprocess import sliding_windows, window_labels
-from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig, kernel_evaluation
+from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig
 from ..utils import Timer
 
 __all__ = [
     "setup_dict",
     "ReferenceSetup",
+    "variant_setup",
+    "kernel_evaluation",
+    "random_subset_p",
     "ReferenceResult",
     "run_tep_reference",
     "reference_table",
@@ -42,6 +48,22 @@ __all__ = [
 ]
 
 SCALINGS = ("train", "reference")
+VARIABLE_SETS = ("all", "no_analysers")
+# XMEAS(1..22) and XMV(1..11): the continuously measured variables, without the sampled analysers
+NO_ANALYSERS = list(range(22)) + list(range(41, 52))
+
+
+def tep_columns(variables: str, n_columns: int) -> list[int]:
+    """Column indices of a TEP variable set: "all" of them, or "no_analysers" (33 of the 52)."""
+    if variables not in VARIABLE_SETS:
+        raise ValueError(f"variables must be one of {VARIABLE_SETS}, got {variables!r}")
+    if variables == "all":
+        return list(range(n_columns))
+    if n_columns != 52:
+        raise ValueError(f"variables='no_analysers' needs the 52 TEP variables, got {n_columns} columns")
+    return NO_ANALYSERS
+
+
 LABEL_SETS = {"reference": "run > 0 (the reference's)", "fault_active": "fault started"}
 
 
@@ -51,6 +73,7 @@ class ReferenceSetup:
 
     window: int = 30
     scaling: str = "train"
+    variables: str = "all"  # "all" 52, or "no_analysers": XMEAS 1-22 + XMV 1-11 (33, the sampled analysers dropped)
     raw_kmeans_n_init: int = 10
     model: TopKDCCAConfig = field(default_factory=TopKDCCAConfig)
 
@@ -59,6 +82,20 @@ class ReferenceSetup:
             self.model = TopKDCCAConfig(**self.model)
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        if self.variables not in VARIABLE_SETS:
+            raise ValueError(f"variables must be one of {VARIABLE_SETS}, got {self.variables!r}")
+
+
+def variant_setup(base: ReferenceSetup, overrides: Mapping[str, Any]) -> ReferenceSetup:
+    """`base` with `overrides` applied: keys naming a set-up field (window, variables, scaling) change
+    the set-up, the others the model config (masking, α, K, ...), so one dict describes any ablation."""
+    own = {f.name for f in fields(ReferenceSetup)} - {"model"}
+    setup_keys = {k: v for k, v in overrides.items() if k in own}
+    model_keys = {k: v for k, v in overrides.items() if k not in own}
+    unknown = set(model_keys) - {f.name for f in fields(TopKDCCAConfig)}
+    if unknown:
+        raise ValueError(f"unknown ablation keys {sorted(unknown)}: not a set-up field {sorted(own)} nor a model field")
+    return replace(base, **setup_keys, model=replace(base.model, **model_keys))
 
 
 @dataclass
@@ -83,6 +120,7 @@ class ReferenceResult:
             out[f"tep_topk_{name}_oracle_acc"] = r["acc_oracle_kernel"]
             out[f"tep_topk_{name}_majority_acc"] = r["majority_rate"]
             out[f"tep_topk_{name}_spearman"] = r["spearman_distance_acc"]
+            out[f"tep_topk_{name}_random_k_p"] = r["random_k_p"]
             out[f"tep_raw_kmeans_{name}_acc"] = self.raw_kmeans[name]
         out["tep_topk_fit_seconds"] = float(self.model.fit_seconds_)
         return out
@@ -114,10 +152,12 @@ def run_tep_reference(
     """Fit Top-K DCCA on the unlabelled TEP training mix and evaluate it as the reference did."""
     with Timer() as timer:
         L = setup.window
-        train_lo, train_span = _minmax(data.train_X)
-        test_lo, test_span = _minmax(data.test_X) if setup.scaling == "reference" else (train_lo, train_span)
-        fit_w, _ = _windows(data.train_X, data.train_run, train_lo, train_span, L)
-        test_w, test_run = _windows(data.test_X, data.test_run, test_lo, test_span, L)
+        cols = tep_columns(setup.variables, data.train_X.shape[1])
+        train_X, test_X = data.train_X[:, cols], data.test_X[:, cols]
+        train_lo, train_span = _minmax(train_X)
+        test_lo, test_span = _minmax(test_X) if setup.scaling == "reference" else (train_lo, train_span)
+        fit_w, _ = _windows(train_X, data.train_run, train_lo, train_span, L)
+        test_w, test_run = _windows(test_X, data.test_run, test_lo, test_span, L)
         active = np.concatenate(
             [
                 window_labels(data.test_fault_active[data.test_run == r].astype(int), L, 1, "last")
@@ -125,7 +165,8 @@ def run_tep_reference(
             ]
         )
         labels = {"reference": (test_run > 0).astype(int), "fault_active": active}
-        name = f"ch4-tep-reference-{setup.scaling}-L{L}" if checkpoint else None
+        tag = "" if setup.variables == "all" else f"-{setup.variables}"
+        name = f"ch4-tep-reference-{setup.scaling}-L{L}{tag}" if checkpoint else None
         model = TopKDCCA(setup.model, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(fit_w)
         evaluation = kernel_evaluation(model, test_w, labels)
         raw = KMeans(n_clusters=2, n_init=setup.raw_kmeans_n_init, random_state=seed, device=device)
@@ -134,6 +175,85 @@ def run_tep_reference(
         raw_acc = {k: cluster_accuracy(y, raw_labels) for k, y in labels.items()}
         shares = {int(r): float((raw_labels[test_run == r] == minority).mean()) for r in np.unique(test_run)}
     return ReferenceResult(setup, model, evaluation, raw_acc, shares, len(fit_w), len(test_w), timer.seconds)
+
+
+def random_subset_p(scores: Any, chosen: Any, *, n_draws: int = 10_000, seed: int = 0) -> float:
+    """Share of random kernel sets of the chosen set's size whose mean score is at least the chosen
+    set's: a one-sided permutation p-value (+1 smoothed) for "the ranking picks better kernels than
+    chance". NaN when every kernel, or none, is chosen."""
+    values, mask = np.asarray(scores, dtype=np.float64), np.asarray(chosen, dtype=bool)
+    if values.shape != mask.shape or values.ndim != 1:
+        raise ValueError(f"scores and chosen must be 1-d of one length, got {values.shape} and {mask.shape}")
+    k, n = int(mask.sum()), len(values)
+    if k in (0, n):
+        return float("nan")
+    draws = np.argsort(np.random.default_rng(seed).random((n_draws, n)), axis=1)[:, :k]
+    at_least = int((values[draws].mean(axis=1) >= values[mask].mean() - 1e-12).sum())
+    return (at_least + 1) / (n_draws + 1)
+
+
+def kernel_evaluation(
+    model: TopKDCCA, X: Any, label_sets: Mapping[str, Any], *, refit: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The reference's evaluation, kernel by kernel, on windows X, for each named set of 0/1 labels.
+
+    Per kernel: Hungarian ACC, NMI and ARI of the nearer *training* centre (inductive) and, with
+    `refit`, of k-means refit on X's own maps (the reference's `training_predictions`, transductive).
+    Then the Top-K kernels by centre distance (unsupervised) against the single kernel chosen by its
+    label ACC (an oracle: it looks at the labels), Spearman's ρ between centre distance and ACC (does
+    the ranking find the kernels that separate?), the share of random K-kernel sets whose mean ACC
+    is at least the Top-K's (`random_k_p`: does the ranking beat chance?), and the majority rate.
+    """
+    from scipy.stats import spearmanr
+
+    maps = model.transform(X)
+    inductive = nearest_kernel_centers(torch.from_numpy(maps), torch.as_tensor(model.centers_)).numpy()
+    refit_labels = None
+    if refit:
+        _, refit_labels = per_kernel_kmeans(
+            maps, n_init=model.config.kmeans_n_init, random_state=model.seed, device=model.device
+        )
+    topk = np.isin(np.arange(maps.shape[1]), model.clustering_kernels_)
+    reports = {}
+    for name, labels in label_sets.items():
+        y = np.asarray(labels).ravel().astype(np.int64)
+        if len(y) != len(maps):
+            raise ValueError(f"labels {name!r} hold {len(y)} values for {len(maps)} windows")
+        rows = []
+        for k in range(maps.shape[1]):
+            row = {
+                "kernel": k,
+                "distance": float(model.kernel_distances_[k]),
+                "topk": bool(topk[k]),
+                "acc": cluster_accuracy(y, inductive[:, k]),
+                "nmi": nmi(y, inductive[:, k]),
+                "ari": ari(y, inductive[:, k]),
+            }
+            if refit_labels is not None:
+                row.update(
+                    acc_refit=cluster_accuracy(y, refit_labels[:, k]),
+                    nmi_refit=nmi(y, refit_labels[:, k]),
+                    ari_refit=ari(y, refit_labels[:, k]),
+                )
+            rows.append(row)
+        acc = np.array([r["acc"] for r in rows])
+        report: dict[str, Any] = {
+            "kernels": rows,
+            "acc_topk_mean": float(acc[topk].mean()),
+            "acc_rest_mean": float(acc[~topk].mean()) if (~topk).any() else float("nan"),
+            "acc_top1_by_distance": float(acc[int(np.argmax(model.kernel_distances_))]),
+            "acc_oracle_kernel": float(acc.max()),  # chosen with the labels: not an unsupervised result
+            "oracle_kernel": int(acc.argmax()),
+            "spearman_distance_acc": float(spearmanr(model.kernel_distances_, acc).statistic),
+            "random_k_p": random_subset_p(acc, topk, seed=model.seed),
+            "majority_rate": float(np.bincount(y).max() / len(y)),
+        }
+        if refit_labels is not None:
+            acc_refit = np.array([r["acc_refit"] for r in rows])
+            report["acc_topk_mean_refit"] = float(acc_refit[topk].mean())
+            report["acc_oracle_kernel_refit"] = float(acc_refit.max())
+        reports[name] = report
+    return reports
 
 
 def reference_table(result: ReferenceResult) -> pd.DataFrame:
@@ -145,6 +265,7 @@ def reference_table(result: ReferenceResult) -> pd.DataFrame:
         "top-1 kernel by centre distance, ACC": "acc_top1_by_distance",
         "best single kernel chosen with the labels (oracle), ACC": "acc_oracle_kernel",
         "Spearman ρ (centre distance, kernel ACC)": "spearman_distance_acc",
+        "share of random K-kernel sets at least as good as the Top-K (p)": "random_k_p",
         "majority class (no model), ACC": "majority_rate",
     }
     table = {
@@ -156,7 +277,7 @@ def reference_table(result: ReferenceResult) -> pd.DataFrame:
 
 
 def ablation_table(results: dict[str, ReferenceResult], labels: str = "fault_active") -> pd.DataFrame:
-    """One row per variant (masking, α, …): what the reference's readings give under `labels`."""
+    """One row per variant (masking, α, K, window, variables): the reference's readings under `labels`."""
     rows = {}
     for name, res in results.items():
         r = res.evaluation[labels]
@@ -165,6 +286,7 @@ def ablation_table(results: dict[str, ReferenceResult], labels: str = "fault_act
             "other kernels mean ACC": r["acc_rest_mean"],
             "oracle kernel ACC": r["acc_oracle_kernel"],
             "Spearman ρ": r["spearman_distance_acc"],
+            "p (random K)": r["random_k_p"],
             "final L_R": res.model.history_.epochs[-1]["rec"],
             "fit s": res.model.fit_seconds_,
         }

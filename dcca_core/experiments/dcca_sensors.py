@@ -50,15 +50,23 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.ensemble import IsolationForest
 
-from ..anomaly.detection_metrics import detection_rates, false_alarm_rate, flag_everything, skab_scores
+from ..anomaly.detection_metrics import (
+    confusion_counts,
+    detection_rates,
+    false_alarm_rate,
+    flag_everything,
+    skab_scores,
+)
 from ..anomaly.monitoring import detection_delay
 from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
+from ..stats import Interval, unit_bootstrap
 from ..training.dcca import DCCA, DCCAConfig
 from ..utils import mean_sd, progress_bar
+from .dcca_reference import tep_columns
 
 __all__ = [
     "METHODS",
@@ -87,6 +95,7 @@ __all__ = [
     "SKAB_LEADERBOARD",
     "HARD_TEP_FAULTS",
     "over_seeds",
+    "skab_f1_difference",
     "mean_pm_std",
     "seed_metrics",
     "setup_dict",
@@ -462,6 +471,36 @@ def run_skab(
     return SkabResult(setup, runs)
 
 
+def skab_f1_difference(
+    results: Sequence[SkabResult], a: str, b: str, *, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> Interval:
+    """Pooled F1 of method `a` minus method `b` on the same SKAB runs (mean over the seeds' results),
+    with a bootstrap interval over the runs: each resample draws runs with replacement, keeps every
+    seed's decisions on them, and pools their counts as SKAB's F1 does."""
+    if not results:
+        raise ValueError("need at least one SkabResult")
+    keys = [r.key for r in results[0].runs]
+    if any([r.key for r in res.runs] != keys for res in results):
+        raise ValueError("the results cover different SKAB runs; pair them on the same runs")
+    counts = np.array(
+        [
+            [
+                [[c["tp"], c["fp"], c["fn"]] for c in (confusion_counts(r.y_test, r.decisions[m]) for r in res.runs)]
+                for m in (a, b)
+            ]
+            for res in results
+        ],
+        dtype=np.float64,
+    )  # seeds × 2 methods × runs × (tp, fp, fn)
+
+    def difference(units: np.ndarray) -> float:
+        tp, fp, fn = np.moveaxis(counts[:, :, units].sum(axis=2), -1, 0)
+        f1 = tp / (tp + (fp + fn) / 2)
+        return float((f1[:, 0] - f1[:, 1]).mean())
+
+    return unit_bootstrap(len(keys), difference, level=level, n_resamples=n_resamples, seed=seed)
+
+
 def over_seeds(tables: Sequence[pd.DataFrame], ddof: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean and standard deviation (`utils.mean_sd`, ddof=1 by default; NaN for one seed) of
     same-shaped tables, one per seed. Both frames carry `attrs["n"]` and `attrs["ddof"]`, which
@@ -625,9 +664,6 @@ class TepResult:
         return out
 
 
-TEP_NO_ANALYSERS = list(range(22)) + list(range(41, 52))  # XMEAS(1..22) and XMV(1..11)
-
-
 def _tep_windows(
     X: np.ndarray, runs: np.ndarray, keep: Sequence[int], scaler: ChannelScaler, length: int, stride: int
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -667,9 +703,7 @@ def run_tep(
     faults = list(setup.faults) if setup.faults is not None else list(range(1, 22))
     if not faults or any(f not in range(1, 22) for f in faults):
         raise ValueError(f"faults must be a non-empty subset of 1..21, got {faults}")
-    if setup.variables not in ("all", "no_analysers"):
-        raise ValueError(f"variables must be 'all' or 'no_analysers', got {setup.variables!r}")
-    cols = list(range(data.train_X.shape[1])) if setup.variables == "all" else TEP_NO_ANALYSERS
+    cols = tep_columns(setup.variables, data.train_X.shape[1])
     train_X, test_X = data.train_X[:, cols], data.test_X[:, cols]
     runs = [0, *faults]
     L = setup.window

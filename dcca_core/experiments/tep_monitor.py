@@ -29,9 +29,19 @@ import pandas as pd
 from ..anomaly.monitoring import detection_delay, lag_matrix, limit_at_far, trailing_mean
 from ..anomaly.pca_monitor import PCAMonitor
 from ..preprocess import ChannelScaler, sliding_windows
+from ..stats import Interval, paired_difference
 from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig
 
-__all__ = ["MonitorSetup", "MonitorResult", "run_tep_monitors", "add_deep_monitors", "MONITORS", "setup_dict"]
+__all__ = [
+    "MonitorSetup",
+    "MonitorResult",
+    "run_tep_monitors",
+    "add_deep_monitors",
+    "per_fault_fdr",
+    "fdr_difference",
+    "MONITORS",
+    "setup_dict",
+]
 
 HARD_FAULTS = (3, 9, 15)
 FAULT_START = 160  # Braatz test runs: the fault is introduced after sample 160
@@ -219,6 +229,23 @@ def add_deep_monitors(
     result.scores["dcca_latent_mean"] = {r: _smoothed(v, setup.smoothing) for r, v in stats.items()}
     result.labels["dcca_latent_mean"] = f"Top-K DCCA (normal data), latent T²+Q, mean of {setup.smoothing}"
     return models
+
+
+def per_fault_fdr(results: Sequence[MonitorResult], name: str) -> np.ndarray:
+    """FDR per fault at the oracle 5 %-FAR point of monitor `name`, averaged over the seeds' results."""
+    if not results:
+        raise ValueError("need at least one MonitorResult")
+    faults = results[0].faults
+    if any(r.faults != faults for r in results):
+        raise ValueError("the results cover different faults; pair them on the same faults")
+    return np.mean([[r.at_far(name)["fdr"][f] for f in faults] for r in results], axis=0)
+
+
+def fdr_difference(results: Sequence[MonitorResult], a: str, b: str, *, level: float = 0.95, seed: int = 0) -> Interval:
+    """Mean FDR of monitor `a` minus monitor `b` at the 5 %-FAR point, paired over the faults (each
+    fault's rate averaged over seeds), with its bootstrap interval over faults: the 21 faults are the
+    benchmark's units, so this says whether it separates the two."""
+    return paired_difference(per_fault_fdr(results, a), per_fault_fdr(results, b), level=level, seed=seed)
 
 
 def setup_dict(setup: MonitorSetup) -> dict[str, Any]:

@@ -25,7 +25,6 @@ same position in the previous epoch, wrong under shuffling); evaluation encodes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,7 +33,6 @@ import torch
 from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer, array_fingerprint
-from ..metrics import ari, cluster_accuracy, nmi
 from ..models.dcca import check_windows
 from ..models.topk_dcca import (
     MapsConvAutoencoder,
@@ -47,7 +45,7 @@ from ..models.topk_dcca import (
 )
 from ..utils import Timer, batched, epoch_seed, get_device, progress_bar, set_seed
 
-__all__ = ["TopKDCCAConfig", "TopKDCCA", "kernel_evaluation", "TRAINING_CODE"]
+__all__ = ["TopKDCCAConfig", "TopKDCCA", "TRAINING_CODE"]
 
 MASKINGS = ("paper", "reference", "none")
 TARGETS = ("update", "nearest")
@@ -292,65 +290,3 @@ class TopKDCCA:
         self.model_.to(dev).eval()
         data = torch.from_numpy(self._windows(X, "X"))
         return batched(lambda xb: ((self.model_(xb)[0] - xb) ** 2).mean(dim=(1, 2)), data, batch_size, dev).numpy()
-
-
-def kernel_evaluation(
-    model: TopKDCCA, X: Any, label_sets: Mapping[str, Any], *, refit: bool = True
-) -> dict[str, dict[str, Any]]:
-    """The reference's evaluation, kernel by kernel, on windows X, for each named set of 0/1 labels.
-
-    Per kernel: Hungarian ACC, NMI and ARI of the nearer *training* centre (inductive) and, with
-    `refit`, of k-means refit on X's own maps (the reference's `training_predictions`, transductive).
-    Then the Top-K kernels by centre distance (unsupervised) against the single kernel chosen by its
-    label ACC (an oracle: it looks at the labels), Spearman's ρ between centre distance and ACC (does
-    the ranking find the kernels that separate?), and the majority rate (the trivial baseline).
-    """
-    from scipy.stats import spearmanr
-
-    maps = model.transform(X)
-    inductive = nearest_kernel_centers(torch.from_numpy(maps), torch.as_tensor(model.centers_)).numpy()
-    refit_labels = None
-    if refit:
-        _, refit_labels = per_kernel_kmeans(
-            maps, n_init=model.config.kmeans_n_init, random_state=model.seed, device=model.device
-        )
-    topk = np.isin(np.arange(maps.shape[1]), model.clustering_kernels_)
-    reports = {}
-    for name, labels in label_sets.items():
-        y = np.asarray(labels).ravel().astype(np.int64)
-        if len(y) != len(maps):
-            raise ValueError(f"labels {name!r} hold {len(y)} values for {len(maps)} windows")
-        rows = []
-        for k in range(maps.shape[1]):
-            row = {
-                "kernel": k,
-                "distance": float(model.kernel_distances_[k]),
-                "topk": bool(topk[k]),
-                "acc": cluster_accuracy(y, inductive[:, k]),
-                "nmi": nmi(y, inductive[:, k]),
-                "ari": ari(y, inductive[:, k]),
-            }
-            if refit_labels is not None:
-                row.update(
-                    acc_refit=cluster_accuracy(y, refit_labels[:, k]),
-                    nmi_refit=nmi(y, refit_labels[:, k]),
-                    ari_refit=ari(y, refit_labels[:, k]),
-                )
-            rows.append(row)
-        acc = np.array([r["acc"] for r in rows])
-        report: dict[str, Any] = {
-            "kernels": rows,
-            "acc_topk_mean": float(acc[topk].mean()),
-            "acc_rest_mean": float(acc[~topk].mean()) if (~topk).any() else float("nan"),
-            "acc_top1_by_distance": float(acc[int(np.argmax(model.kernel_distances_))]),
-            "acc_oracle_kernel": float(acc.max()),  # chosen with the labels: not an unsupervised result
-            "oracle_kernel": int(acc.argmax()),
-            "spearman_distance_acc": float(spearmanr(model.kernel_distances_, acc).statistic),
-            "majority_rate": float(np.bincount(y).max() / len(y)),
-        }
-        if refit_labels is not None:
-            acc_refit = np.array([r["acc_refit"] for r in rows])
-            report["acc_topk_mean_refit"] = float(acc_refit[topk].mean())
-            report["acc_oracle_kernel_refit"] = float(acc_refit.max())
-        reports[name] = report
-    return reports
