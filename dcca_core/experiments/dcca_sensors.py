@@ -14,14 +14,18 @@ iforest       scikit-learn IsolationForest fitted on the reference rows, point-w
 pca_t2/q/t2q  PCA monitoring fitted on the reference rows, point-wise, 99% limits (`PCAMonitor`)
 ============  ==========================================================================================
 
-SKAB adds three (`SKAB_METHODS`): ``raw_kmeans``, k = 2 on the raw (scaled) points of the whole run,
+SKAB adds six (`SKAB_METHODS`): ``raw_kmeans``, k = 2 on the raw (scaled) points of the whole run,
 unlabelled like DCCA and with its cluster naming, no network at all (the transductive control:
 what DCCA-lin's cluster decision has to beat); ``t2q_skab``, the leaderboard's T²+Q exactly as
 SKAB's code computes it (`SkabT2Q`: 99.9 % limits, a trailing 5-point median, its Q-limit and
-eigenvalue defects); and ``t2q_fixed``, the same detector with those defects corrected.
+eigenvalue defects); ``t2q_fixed``, the same detector with those defects corrected; and SKAB's
+Conv-AE (`SkabConvAE`, trained on the training rows by SKAB's recipe) three times: with the
+leaderboard's point rule (``conv_ae_skab``, which looks 58 points ahead), and causally with the
+window ending at the point (``conv_ae_causal``) or 59 such windows in a row (``conv_ae_causal_59``).
 
 Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
-decision is causal; points before the first complete window get none and are not scored.
+decision is causal (all but ``conv_ae_skab``'s, which is SKAB's own and says so); points before the
+first complete window get none and are not scored.
 
 **SKAB set-up** (the leaderboard's split): per run, the first 400 rows are the training part and
 the rest is scored. The scaler, the autoencoder pretraining, every limit and the point-wise
@@ -59,6 +63,7 @@ from ..anomaly.detection_metrics import (
 )
 from ..anomaly.monitoring import detection_delay
 from ..anomaly.pca_monitor import PCAMonitor
+from ..anomaly.skab_conv_ae import SkabConvAE
 from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
@@ -93,6 +98,8 @@ __all__ = [
     "plot_detection_rates",
     "plot_losses",
     "SKAB_LEADERBOARD",
+    "SKAB_CONV_AE",
+    "skab_conv_ae",
     "HARD_TEP_FAULTS",
     "over_seeds",
     "skab_f1_difference",
@@ -101,8 +108,10 @@ __all__ = [
     "setup_dict",
 ]
 
+# SKAB's Conv-AE (`SkabConvAE`): the leaderboard's rule, then two causal rules: name → persistence (None: SKAB's)
+SKAB_CONV_AE = {"conv_ae_skab": None, "conv_ae_causal": 1, "conv_ae_causal_59": 59}
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
-SKAB_METHODS = ("dcca", "raw_kmeans", *METHODS[1:], "t2q_skab", "t2q_fixed")
+SKAB_METHODS = ("dcca", "raw_kmeans", *METHODS[1:], "t2q_skab", "t2q_fixed", *SKAB_CONV_AE)
 METHOD_NAMES = {
     "dcca": "DCCA-lin (cluster)",
     "raw_kmeans": "k = 2 on the raw points (transductive control)",
@@ -115,6 +124,9 @@ METHOD_NAMES = {
     "pca_t2q": "PCA T²+Q",
     "t2q_skab": "T²+Q, SKAB's code (replica)",
     "t2q_fixed": "T²+Q, SKAB's code corrected",
+    "conv_ae_skab": "Conv-AE, SKAB's code (replica; its rule looks 58 points ahead)",
+    "conv_ae_causal": "Conv-AE, causal: the window ending at the point",
+    "conv_ae_causal_59": "Conv-AE, causal: 59 windows in a row",
     "flag_all": "flag everything",
 }
 SCORE_NAMES = {
@@ -128,6 +140,9 @@ SCORE_NAMES = {
     "raw_kmeans": "k = 2 on raw points: distance to the normal centre",
     "t2q_skab": "T²+Q (SKAB's code): max of the medians over their limits",
     "t2q_fixed": "T²+Q (corrected): max of the medians over their limits",
+    "conv_ae_skab": "Conv-AE (SKAB's rule): least residual of the 59 windows it reads",
+    "conv_ae_causal": "Conv-AE (causal): residual of the window ending at the point",
+    "conv_ae_causal_59": "Conv-AE (causal): least residual of the last 59 windows",
 }
 KERNEL_GROUPS = ("clustering", "all", "reconstruction")
 HARD_TEP_FAULTS = (3, 9, 15)
@@ -267,6 +282,23 @@ def skab_controls(
     return decisions, scores
 
 
+def skab_conv_ae(
+    raw: pd.DataFrame, n_train: int, seed: int = 0, device: str = "auto"
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """SKAB's Conv-AE on one run: trained on the raw training rows by SKAB's recipe, its test rows
+    decided by the leaderboard's rule and by the two causal rules of `SKAB_CONV_AE`. Returns the
+    decisions, the scores and the training seconds."""
+    values = raw.to_numpy(dtype=np.float64)
+    detector = SkabConvAE(seed=seed, device=device).fit(values[:n_train])
+    decisions, scores = {}, {}
+    for name, persistence in SKAB_CONV_AE.items():
+        if persistence is None:
+            decisions[name], scores[name] = detector.predict_leaderboard(values[n_train:])
+        else:
+            decisions[name], scores[name] = detector.predict_causal(values[:n_train], values[n_train:], persistence)
+    return decisions, scores, float(detector.fit_seconds_)
+
+
 def kernel_clusterings(
     model: DCCA, X_fit: np.ndarray, X_reference: np.ndarray, X_eval: np.ndarray, seed: int = 0
 ) -> dict[str, np.ndarray]:
@@ -319,7 +351,9 @@ class SkabRun:
     window_y: np.ndarray | None = None
     train_windows: np.ndarray | None = None
     point_decisions_all: np.ndarray | None = None
-    fit_seconds: float = 0.0  # DCCA-lin's training time (kept in its checkpoint, so also when it was loaded)
+    # training seconds of the run's networks: DCCA-lin's (kept in its checkpoint, so also when it was
+    # loaded) plus the Conv-AE's (trained every time)
+    fit_seconds: float = 0.0
 
 
 def run_skab_experiment(
@@ -360,10 +394,15 @@ def run_skab_experiment(
     ctl_dec, ctl_score = skab_controls(frame[list(channels)], scaled, n_train, seed)
     decisions.update(ctl_dec)
     scores.update(ctl_score)
+    cae_dec, cae_score, cae_seconds = skab_conv_ae(frame[list(channels)], n_train, seed, device)
+    decisions.update(cae_dec)
+    scores.update(cae_score)
     test_w = ends >= n_train
     kernels = kernel_clusterings(model, fit_w, train_w, windows[test_w], seed)
     wy = window_labels(y, L, 1, "last")
-    run = SkabRun(key, y[test], decisions, scores, wy[test_w], kernels, fit_seconds=float(model.fit_seconds_))
+    run = SkabRun(
+        key, y[test], decisions, scores, wy[test_w], kernels, fit_seconds=float(model.fit_seconds_) + cae_seconds
+    )
     if keep_model:
         run.model, run.windows, run.window_y, run.train_windows = model, windows, wy, train_w
         run.point_decisions_all = windows_to_points(win_dec["dcca"], len(scaled), L)
@@ -426,7 +465,7 @@ class SkabResult:
 
     @property
     def fit_seconds(self) -> float:
-        """Training seconds of the runs' DCCA-lin models (as their checkpoints recorded them)."""
+        """Training seconds of the runs' networks (DCCA-lin as its checkpoints recorded it, and Conv-AE)."""
         return float(sum(r.fit_seconds for r in self.runs))
 
     @property

@@ -70,7 +70,7 @@ def test_kernel_claim_is_measured_for_every_group(results, data):
 
 def test_published_figures_are_paired_with_our_metrics(results):
     published, m = results["published"], results["metrics"]
-    assert {"skab_dcca_f1", "skab_t2q_skab_f1", "skab_iforest_f1", "skab_ae_recon_f1"} <= set(published)
+    assert {"skab_dcca_f1", "skab_t2q_skab_f1", "skab_iforest_f1", "skab_conv_ae_skab_f1"} <= set(published)
     assert all(key in m for key in published)
     assert published["skab_dcca_f1"]["value"] == 0.78 and "SKAB" in published["skab_dcca_f1"]["source"]
 
