@@ -317,3 +317,18 @@ def test_skab_f1_difference_pools_each_resample_like_skab_and_pairs_the_runs():
     other = _synthetic_skab(2, n_runs=7)
     with pytest.raises(ValueError, match="different SKAB runs"):
         skab_f1_difference([results[0], other], "good", "noisy")
+
+
+def test_skab_nab_table_scores_every_method_on_the_changepoint_task(skab, skab_run):
+    from dcca_core.anomaly.nab import nab_scores
+
+    frame = skab.experiments["valve1/1"]
+    assert skab_run.cp_test.tolist() == frame["changepoint"].to_numpy()[400:].tolist()
+    assert skab_run.times_test[0] == 0.0 and np.all(np.diff(skab_run.times_test) >= 1.0)  # seconds, 1 Hz or slower
+    result = SkabResult(SkabSetup(dcca=TINY), [skab_run])
+    table = result.nab_table()
+    assert list(table.index) == [METHOD_NAMES[m] for m in SKAB_METHODS]
+    expected = nab_scores([skab_run.cp_test], [skab_run.decisions["t2q_skab"]], [skab_run.times_test])
+    assert table.loc[METHOD_NAMES["t2q_skab"], "NAB standard"] == pytest.approx(expected["standard"])
+    assert result.metrics()["skab_dcca_nab_low_fn"] == table.loc[METHOD_NAMES["dcca"], "NAB low FN"]
+    assert (table.to_numpy() <= 100).all()

@@ -62,6 +62,7 @@ from ..anomaly.detection_metrics import (
     skab_scores,
 )
 from ..anomaly.monitoring import detection_delay
+from ..anomaly.nab import nab_scores
 from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_conv_ae import SkabConvAE
 from ..anomaly.skab_t2q import SkabT2Q
@@ -98,6 +99,7 @@ __all__ = [
     "plot_detection_rates",
     "plot_losses",
     "SKAB_LEADERBOARD",
+    "SKAB_NAB_LEADERBOARD",
     "SKAB_CONV_AE",
     "skab_conv_ae",
     "HARD_TEP_FAULTS",
@@ -146,6 +148,21 @@ SCORE_NAMES = {
 }
 KERNEL_GROUPS = ("clustering", "all", "reconstruction")
 HARD_TEP_FAULTS = (3, 9, 15)
+
+# SKAB leaderboard, changepoint detection (waico/SKAB README at b2c0d46; 60 s windows right of each
+# changepoint): NAB standard, low FP, low FN, in %
+SKAB_NAB_LEADERBOARD = {
+    "MSCRED": (32.42, 16.53, 40.28),
+    "Isolation forest": (26.16, 19.5, 30.82),
+    "T-squared+Q (PCA)": (25.35, 14.51, 31.33),
+    "Conv-AE": (23.61, 21.54, 27.55),
+    "LSTM-AE": (23.51, 20.11, 25.91),
+    "T-squared": (19.54, 10.2, 24.31),
+    "MSET": (13.84, 10.22, 17.37),
+    "Vanilla AE": (11.41, 6.53, 13.91),
+    "Vanilla LSTM": (11.31, -3.8, 17.25),
+    "ArimaFD": (-0.09, -0.17, -0.06),
+}
 
 # SKAB leaderboard, outlier detection (waico/SKAB README at commit b2c0d46): F1, FAR %, MAR %
 SKAB_LEADERBOARD = {
@@ -354,6 +371,8 @@ class SkabRun:
     # training seconds of the run's networks: DCCA-lin's (kept in its checkpoint, so also when it was
     # loaded) plus the Conv-AE's (trained every time)
     fit_seconds: float = 0.0
+    cp_test: np.ndarray | None = None  # the test part's 0/1 changepoint labels (NAB)
+    times_test: np.ndarray | None = None  # the test part's times, seconds from its first point
 
 
 def run_skab_experiment(
@@ -400,8 +419,17 @@ def run_skab_experiment(
     test_w = ends >= n_train
     kernels = kernel_clusterings(model, fit_w, train_w, windows[test_w], seed)
     wy = window_labels(y, L, 1, "last")
+    stamps = pd.DatetimeIndex(frame.index[n_train:])
     run = SkabRun(
-        key, y[test], decisions, scores, wy[test_w], kernels, fit_seconds=float(model.fit_seconds_) + cae_seconds
+        key,
+        y[test],
+        decisions,
+        scores,
+        wy[test_w],
+        kernels,
+        fit_seconds=float(model.fit_seconds_) + cae_seconds,
+        cp_test=frame["changepoint"].to_numpy()[n_train:].astype(int),
+        times_test=(stamps - stamps[0]).total_seconds().to_numpy(),
     )
     if keep_model:
         run.model, run.windows, run.window_y, run.train_windows = model, windows, wy, train_w
@@ -426,6 +454,22 @@ class SkabResult:
             rows[METHOD_NAMES[m]] = {"F1": s["f1"], "FAR %": s["far"], "MAR %": s["mar"], "AUC": auc}
         s = flag_everything(ys)
         rows[METHOD_NAMES["flag_all"]] = {"F1": s["f1"], "FAR %": s["far"], "MAR %": s["mar"], "AUC": 0.5}
+        return pd.DataFrame(rows).T
+
+    def nab_table(self, width: float = 60.0) -> pd.DataFrame:
+        """NAB scores (%) of every method's decisions on the changepoint task, SKAB's way (`nab_scores`:
+        a `width`-second window right of each true changepoint, the decisions' switches as detections)."""
+        if any(r.cp_test is None or r.times_test is None for r in self.runs):
+            raise ValueError("NAB needs each run's changepoint labels and times (cp_test, times_test)")
+        cps, times = [r.cp_test for r in self.runs], [r.times_test for r in self.runs]
+        rows = {}
+        for m in SKAB_METHODS:
+            s = nab_scores(cps, [r.decisions[m] for r in self.runs], times, width=width)
+            rows[METHOD_NAMES[m]] = {
+                "NAB standard": s["standard"],
+                "NAB low FP": s["low_fp"],
+                "NAB low FN": s["low_fn"],
+            }
         return pd.DataFrame(rows).T
 
     def kernel_table(self) -> pd.DataFrame:
@@ -457,6 +501,12 @@ class SkabResult:
             out[f"skab_{m}_f1"], out[f"skab_{m}_far"], out[f"skab_{m}_mar"] = row["F1"], row["FAR %"], row["MAR %"]
             if m != "flag_all":
                 out[f"skab_{m}_auc"] = row["AUC"]
+        if all(r.cp_test is not None for r in self.runs):
+            nab = self.nab_table()
+            for m in SKAB_METHODS:
+                row = nab.loc[METHOD_NAMES[m]]
+                for col, key in (("NAB standard", "standard"), ("NAB low FP", "low_fp"), ("NAB low FN", "low_fn")):
+                    out[f"skab_{m}_nab_{key}"] = row[col]
         for g, row in self.kernel_table().iterrows():
             key = g.split()[0]
             out[f"skab_kernels_{key}_acc"], out[f"skab_kernels_{key}_f1"] = row["accuracy"], row["F1"]
