@@ -332,3 +332,36 @@ def test_skab_nab_table_scores_every_method_on_the_changepoint_task(skab, skab_r
     assert table.loc[METHOD_NAMES["t2q_skab"], "NAB standard"] == pytest.approx(expected["standard"])
     assert result.metrics()["skab_dcca_nab_low_fn"] == table.loc[METHOD_NAMES["dcca"], "NAB low FN"]
     assert (table.to_numpy() <= 100).all()
+
+
+def test_findings_are_written_from_the_record():
+    from dcca_core.experiments.dcca_sensors import best_causal_skab, findings
+
+    m = {
+        "tep_topk_reference_topk_acc": 0.917, "tep_topk_reference_majority_acc": 0.955,
+        "tep_topk_fault_active_topk_acc": 0.78, "tep_topk_fault_active_majority_acc": 0.82,
+        "tep_topk_reference_oracle_acc": 0.93, "tep_raw_kmeans_reference_acc": 0.90,
+        "tep_topk_fault_active_random_k_p": 0.001,
+        "tep_best_dcca_minus_dpca_mean_fdr_at_far5": -0.05,
+        "tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_low": -0.08,
+        "tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_high": -0.02,
+        "tep_dcca_fdr_at_far5": 0.73, "tep_dpca_mean_fdr_at_far5": 0.79, "tep_ae_rec_fdr_at_far5": 0.73,
+        "tep_dcca_fdr": 0.07,
+        "skab_dcca_f1": 0.78, "skab_dcca_far": 28.0, "skab_raw_kmeans_f1": 0.79,
+        "skab_iforest_f1": 0.5, "skab_iforest_far": 13.3, "skab_pca_t2_f1": 0.7, "skab_pca_t2_far": 40.0,
+        "skab_mon_ae_rec_f1": 0.6, "skab_mon_ae_rec_far": 10.0,
+        "skab_kernels_clustering_acc": 0.76, "skab_kernels_all_acc": 0.78, "skab_kernels_reconstruction_acc": 0.79,
+        "tep_kernels_clustering_acc": 0.750, "tep_kernels_all_acc": 0.749, "tep_kernels_reconstruction_acc": 0.748,
+    }  # fmt: skip
+    text = findings(m, n_seeds=5)
+    assert "majority class of 0.955" in text and "better kernels than a random set" in text
+    assert "no reading gets above the majority class" in text
+    assert "DPCA with smoothing stays ahead" in text and "-0.080 to -0.020" in text
+    assert "over 5 seeds" in text and "short of the F1 0.80" in text
+    assert best_causal_skab(m) == ("mon_ae_rec", 0.6, 10.0)  # the quiet detector with the highest F1
+    assert "one-class monitor conv AE" in text
+    assert "SKAB: clustering kernels 0.760, all 0.780, reconstruction 0.790 (the claim does not hold)" in text
+    assert "TEP: clustering kernels 0.750, all 0.749, reconstruction 0.748 (level)" in text
+    m["tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_high"] = 0.01
+    assert "cannot tell them apart" in findings(m, n_seeds=5)
+    assert findings({}, n_seeds=1) == ""

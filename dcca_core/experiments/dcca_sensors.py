@@ -73,6 +73,7 @@ from ..stats import Interval, unit_bootstrap
 from ..training.dcca import DCCA, DCCAConfig
 from ..utils import mean_sd, progress_bar
 from .dcca_reference import tep_columns
+from .skab_monitor import SKAB_MONITORS
 
 __all__ = [
     "METHODS",
@@ -108,6 +109,9 @@ __all__ = [
     "mean_pm_std",
     "seed_metrics",
     "setup_dict",
+    "findings",
+    "best_causal_skab",
+    "SKAB_CAUSAL",
 ]
 
 # SKAB's Conv-AE (`SkabConvAE`): the leaderboard's rule, then two causal rules: name → persistence (None: SKAB's)
@@ -944,6 +948,135 @@ def plot_losses(model: DCCA) -> Figure:
         ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# SKAB detectors that decide causally from the training part alone (what a plant could deploy)
+SKAB_CAUSAL = (
+    "ae_recon",
+    "iforest",
+    "pca_t2",
+    "pca_q",
+    "pca_t2q",
+    "t2q_skab",
+    "t2q_fixed",
+    "conv_ae_causal",
+    "conv_ae_causal_59",
+    "mon_ae_rec",
+    "mon_dcca_rec",
+    "mon_dcca_latent",
+)
+
+
+def _skab_name(method: str) -> str:
+    if method.startswith("mon_"):
+        return f"the one-class monitor {SKAB_MONITORS[method[4:]]}"
+    return METHOD_NAMES[method]
+
+
+def best_causal_skab(metrics: dict[str, float], max_far: float = 15.0) -> tuple[str, float, float] | None:
+    """The causal SKAB detector (`SKAB_CAUSAL`) with the highest F1 among those at FAR ≤ `max_far` %:
+    (method, F1, FAR), or None when none is that quiet."""
+    quiet = [
+        (m, metrics[f"skab_{m}_f1"], metrics[f"skab_{m}_far"])
+        for m in SKAB_CAUSAL
+        if f"skab_{m}_f1" in metrics and metrics[f"skab_{m}_far"] <= max_far
+    ]
+    return max(quiet, key=lambda t: t[1]) if quiet else None
+
+
+def findings(metrics: dict[str, float], n_seeds: int) -> str:
+    """The chapter's "What we found", written from its record (Markdown, one paragraph per question):
+    set-up A against its trivial baselines, set-up B against DPCA with the paired interval, SKAB's
+    transductive control, its leaderboard replicas and the causal bar, and the kernel claim."""
+    m = metrics
+    seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
+    out = []
+    if "tep_topk_reference_topk_acc" in m:
+        fa = "tep_topk_fault_active"
+        text = (
+            f"**Set-up A (the reference's protocol).** Top-K DCCA's kernels cluster the TEP test windows with mean "
+            f"ACC {m['tep_topk_reference_topk_acc']:.3f} against a majority class of "
+            f'{m["tep_topk_reference_majority_acc"]:.3f} (with "fault started" labels {m[f"{fa}_topk_acc"]:.3f} '
+            f"against {m[f'{fa}_majority_acc']:.3f}); the kernel chosen with the labels reaches "
+            f"{m['tep_topk_reference_oracle_acc']:.3f}, $k=2$ on the raw windows {m['tep_raw_kmeans_reference_acc']:.3f}."
+        )
+        p = m.get(f"{fa}_random_k_p")
+        if p is not None and np.isfinite(p):
+            text += (
+                f" The ranking picks better kernels than a random set of the same size (p = {p:.3g})"
+                if p < 0.05
+                else f" The ranking picks no better kernels than a random set of the same size (p = {p:.2f})"
+            )
+            text += (
+                ", but no reading gets above the majority class: on this protocol ACC measures the class balance."
+                if m["tep_topk_reference_oracle_acc"] <= m["tep_topk_reference_majority_acc"]
+                else "."
+            )
+        out.append(text)
+    gap = "tep_best_dcca_minus_dpca_mean_fdr_at_far5"
+    if gap in m:
+        low, high = m[f"{gap}_ci_low"], m[f"{gap}_ci_high"]
+        verdict = (
+            "DPCA with smoothing stays ahead"
+            if high < 0
+            else "the DCCA monitor is ahead"
+            if low > 0
+            else "the benchmark cannot tell them apart"
+        )
+        out.append(
+            f"**Set-up B (a monitor trained on normal data).** The best DCCA-derived monitor detects "
+            f"{m['tep_dcca_fdr_at_far5']:.3f} of the faulty TEP samples at 5 % FAR, DPCA + a 10-sample mean "
+            f"{m['tep_dpca_mean_fdr_at_far5']:.3f}; paired over the faults the difference is {m[gap]:+.3f} "
+            f"(95 % bootstrap interval {low:+.3f} to {high:+.3f}): {verdict}. The same network without the "
+            f"clustering loss gives {m['tep_ae_rec_fdr_at_far5']:.3f}. DCCA-lin's own cluster rule, trained on the "
+            f"original work's mostly faulty mix, detects {m['tep_dcca_fdr']:.3f} of the faulty samples"
+            + (f", and {m['tep_contam_dcca_fdr']:.3f} on a realistic 5 % mix." if "tep_contam_dcca_fdr" in m else ".")
+        )
+    if "skab_dcca_f1" in m:
+        d = "skab_dcca_minus_raw_kmeans_f1"
+        text = (
+            f"**SKAB.** DCCA-lin reaches F1 {m['skab_dcca_f1']:.3f} at FAR {m['skab_dcca_far']:.1f} % over {seeds}; "
+            f"$k=2$ on the raw points of the same unlabelled rows, with no network, reaches {m['skab_raw_kmeans_f1']:.3f}"
+        )
+        if d in m:
+            text += f" (difference {m[d]:+.3f}, 95 % interval over runs {m[f'{d}_ci_low']:+.3f} to {m[f'{d}_ci_high']:+.3f})"
+        text += "."
+        if "skab_conv_ae_skab_f1" in m:
+            text += (
+                f" SKAB's Conv-AE rebuilt from its code gives F1 {m['skab_conv_ae_skab_f1']:.3f}, FAR "
+                f"{m['skab_conv_ae_skab_far']:.2f} %, MAR {m['skab_conv_ae_skab_mar']:.2f} % (leaderboard 0.78, 13.55 %, "
+                f"28.02 %) with its own rule, which reads 58 points ahead; deciding each point from the window that "
+                f"ends at it, the same network gives F1 {m['skab_conv_ae_causal_f1']:.3f} at FAR "
+                f"{m['skab_conv_ae_causal_far']:.1f} %."
+            )
+        best = best_causal_skab(m)
+        text += (
+            f" The best causal detector at FAR ≤ 15 % is {_skab_name(best[0])} with F1 {best[1]:.3f}"
+            f" (FAR {best[2]:.1f} %), short of the F1 0.80 that would top the leaderboard causally."
+            if best and best[1] < 0.80
+            else f" A causal detector, {_skab_name(best[0])}, reaches F1 {best[1]:.3f} at FAR "
+            f"{best[2]:.1f} %, above the leaderboard's best."
+            if best
+            else " No causal detector here stays at FAR ≤ 15 %."
+        )
+        if "skab_t2q_skab_nab_standard" in m:
+            text += (
+                f" On the changepoint task (NAB, standard profile) the T²+Q replica scores "
+                f"{m['skab_t2q_skab_nab_standard']:.2f} (leaderboard 25.35) and DCCA-lin {m['skab_dcca_nab_standard']:.2f}."
+            )
+        out.append(text)
+    if "skab_kernels_clustering_acc" in m:
+        rows = []
+        for data in ("skab", "tep"):
+            c, a, r = (m[f"{data}_kernels_{g}_acc"] for g in KERNEL_GROUPS)
+            lead = c - max(a, r)
+            said = "the claim holds" if lead >= 0.01 else "level" if lead > -0.01 else "the claim does not hold"
+            rows.append(f"{data.upper()}: clustering kernels {c:.3f}, all {a:.3f}, reconstruction {r:.3f} ({said})")
+        out.append(
+            "**The kernel claim** (the clustering kernels' maps separate normal from anomalous windows best; "
+            "window ACC, within one point counts as level): " + "; ".join(rows) + "."
+        )
+    return "\n\n".join(out)
 
 
 def setup_dict(setup: SensorSetup) -> dict[str, Any]:
