@@ -32,7 +32,11 @@ def test_the_network_reconstructs_one_shared_series_unless_corrected():
     assert SkabConvNet(8)(x).shape == (3, 1, 60)  # the leaderboard's: one output channel
     assert SkabConvNet(8, out_channels=None)(x).shape == (3, 8, 60)
     net = SkabConvNet(8)
-    assert all(float(m.bias.detach().abs().sum()) == 0 for m in net.modules() if isinstance(m, torch.nn.Conv1d))
+    assert all(
+        float(m.bias.detach().abs().sum()) == 0
+        for m in net.modules()
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))
+    )
     with pytest.raises(ValueError, match="multiple of 4"):
         net(torch.randn(1, 8, 30))
 
@@ -109,3 +113,22 @@ def test_bad_settings_and_inputs_are_refused():
         SkabConvAE().residuals(np.zeros((100, 2)))
     with pytest.raises(ValueError, match="rows"):
         SkabConvAE().fit(np.zeros((50, 2)))
+
+
+def test_keras_validation_split_and_early_stopping(monkeypatch):
+    """The last 10 % of the windows validate (Keras' floor split), training stops once the validation
+    loss has not improved for `patience` epochs, and the final weights are kept."""
+    rng = np.random.default_rng(0)
+    train = _series(rng, 200)  # 141 windows of 60: 126 train, 15 validate
+    losses = iter([1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.1, 0.1])
+    seen = []
+
+    def fake_mse(self, windows):
+        seen.append(len(windows))
+        return torch.tensor([next(losses)])
+
+    monkeypatch.setattr(SkabConvAE, "_mse", fake_mse)
+    det = SkabConvAE(n_steps=60, epochs=50, patience=5, seed=0, device="cpu").fit(train)
+    assert set(seen) == {15}
+    assert det.epochs_run_ == 7  # best at epoch 2, then five epochs without improvement
+    assert [h["val_loss"] for h in det.history_] == pytest.approx([1.0, 0.9] + [0.95] * 5)

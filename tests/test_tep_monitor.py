@@ -107,3 +107,17 @@ def test_fdr_difference_pairs_monitors_over_faults_and_averages_seeds():
     assert (zero.low, zero.high) == (0.0, 0.0)
     with pytest.raises(ValueError, match="different faults"):
         per_fault_fdr([results[0], run_tep_monitors(_plant(), MonitorSetup(faults=[1], pca_components=3))], "pca")
+
+
+def test_the_best_of_several_monitors_is_chosen_again_in_every_resample():
+    from dcca_core.experiments.tep_monitor import best_fdr_difference, fdr_difference
+
+    setup = MonitorSetup(faults=[1, 2], pca_components=3)
+    results = [run_tep_monitors(_plant(seed=s), setup) for s in (0, 1)]
+    best, ci = best_fdr_difference(results, ["pca", "dpca_mean"], "pca_mean", n_resamples=500)
+    plain = fdr_difference(results, best, "pca_mean")
+    assert ci.estimate == pytest.approx(plain.estimate)
+    # re-choosing the best can only raise each resample's difference: the interval sits at or above
+    assert ci.low >= plain.low - 1e-12 and ci.high >= plain.high - 1e-12
+    with pytest.raises(ValueError, match="candidate"):
+        best_fdr_difference(results, [], "pca")

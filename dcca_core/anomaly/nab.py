@@ -37,8 +37,10 @@ def predicted_changepoints(decisions: Any) -> np.ndarray:
         raise ValueError(f"decisions must be 1-d, got shape {d.shape}")
     if not np.isin(d[~np.isnan(d)], (0.0, 1.0)).all():
         raise ValueError("decisions must hold 0, 1 or NaN")
+    if len(d) == 0:
+        return np.zeros(0, dtype=bool)
     cp = np.abs(np.diff(d, prepend=np.nan))
-    cp[0] = d[0] if len(d) else np.nan
+    cp[0] = d[0]
     return np.nan_to_num(cp, nan=0.0).astype(bool)
 
 
@@ -71,7 +73,8 @@ def _run_counts(
     fn = 0
     outside = np.ones(len(hits), dtype=bool)
     if windows:
-        outside &= ~((hits >= windows[0][0]) & (hits <= windows[-1][1]))  # SKAB: only gaps between windows count
+        # SKAB's false positives: before the first window, after the last, and in the gaps between windows
+        outside &= ~((hits >= windows[0][0]) & (hits <= windows[-1][1]))
         for i, (a, b) in enumerate(windows):
             inside = hits[(hits >= a) & (hits <= b)]
             if len(inside):
