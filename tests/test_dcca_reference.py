@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_topk_dcca import _windows  # two kinds of windows: a sine or a step
 
 from dcca_core.experiments import dcca_reference as ref
 from dcca_core.training.topk_dcca import TopKDCCA, TopKDCCAConfig
@@ -34,17 +35,6 @@ def _plant(seed=0, rows=60, variables=4):
     return SimpleNamespace(
         train_X=train_X, train_run=train_run, test_X=test_X, test_run=test_run, test_fault_active=active
     )
-
-
-def _kinds(n=48, channels=3, window=24, seed=0):
-    """Two kinds of windows: a sine in channel 0, or a step in channel 1, with noise."""
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 2 * np.pi, window)
-    X = rng.normal(0, 0.1, (n, channels, window)).astype(np.float32)
-    y = np.arange(n) % 2
-    X[y == 0, 0] += np.sin(t)
-    X[y == 1, 1] += (t > np.pi).astype(np.float32)
-    return X, y
 
 
 def test_windows_stay_inside_their_runs_and_the_scaling_choice_is_honoured():
@@ -87,7 +77,7 @@ def test_an_unknown_scaling_is_refused():
 
 
 def test_the_reference_evaluation_marks_the_oracle_and_the_majority_rate():
-    X, y = _kinds(n=64)
+    X, y = _windows(n=64)
     cfg = TopKDCCAConfig(n_filters=2, pretrain_epochs=3, joint_epochs=2, batch_size=16, lr=0.05)
     est = TopKDCCA(cfg, seed=0, device="cpu").fit(X)
     reports = ref.kernel_evaluation(est, X, {"kinds": y, "first_half": (np.arange(len(y)) < 32).astype(int)})
