@@ -249,6 +249,13 @@ def test_seed_summaries():
     m = seed_metrics([{"skab_dcca_f1": 0.8, "skab_n_runs": 34}, {"skab_dcca_f1": 0.7, "skab_n_runs": 34}])
     assert m == {"skab_dcca_f1": pytest.approx(0.75), "skab_dcca_f1_std": pytest.approx(sd), "skab_n_runs": 34}
     assert seed_metrics([{"skab_dcca_f1": 0.8}]) == {"skab_dcca_f1": 0.8}  # one seed: no sd to report
+    spread = seed_metrics(
+        [
+            {"skab_dcca_nab_standard": 20.0, "tep_x_fdr_at_far5": 0.7},
+            {"skab_dcca_nab_standard": 22.0, "tep_x_fdr_at_far5": 0.7},
+        ]
+    )
+    assert spread["skab_dcca_nab_standard_std"] == pytest.approx(np.sqrt(2)) and spread["tep_x_fdr_at_far5_std"] == 0.0
 
 
 def test_kernel_table_by_hand():

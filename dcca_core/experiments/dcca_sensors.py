@@ -625,16 +625,31 @@ def mean_pm_std(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> pd.Da
     return out
 
 
+SPREAD_SUFFIXES = (
+    "_f1",
+    "_far",
+    "_mar",
+    "_acc",
+    "_fdr",
+    "_auc",
+    "_at_far5",
+    "_nab_standard",
+    "_nab_low_fp",
+    "_nab_low_fn",
+)
+
+
 def seed_metrics(per_seed: Sequence[dict[str, float]], ddof: int = 1) -> dict[str, float]:
     """Mean over seeds of every metric, plus `<name>_std` (`utils.mean_sd`, ddof=1) for F1, FAR, MAR,
-    detection rates, AUCs and accuracies when there are at least two seeds."""
+    detection rates (also at the 5 %-FAR point), AUCs, accuracies and NAB scores (`SPREAD_SUFFIXES`)
+    when there are at least two seeds."""
     if not per_seed:
         raise ValueError("need the metrics of at least one seed")
     out: dict[str, float] = {}
     for key in per_seed[0]:
         stats = mean_sd([m[key] for m in per_seed], ddof=ddof)
         out[key] = stats.mean
-        if key.endswith(("_f1", "_far", "_mar", "_acc", "_fdr", "_auc")) and stats.n > ddof:
+        if key.endswith(SPREAD_SUFFIXES) and stats.n > ddof:
             out[f"{key}_std"] = stats.sd
     return out
 
