@@ -11,8 +11,10 @@ before relying on it.
     OMP_NUM_THREADS=1 python studies/ch3_paper_budget.py --arch conv --norm l2 --seed 0 --epochs 200 --precision bf16
     OMP_NUM_THREADS=1 python studies/ch3_paper_budget.py --arch conv --norm l2 --seed 0 --epochs 20 --precision fp32
 
-Each run adds its rows (model, seed, precision, epoch, loss, acc, nmi, training seconds so far) to
-`studies/results/ch3_paper_budget.json`, replacing earlier rows of the same model, seed and precision.
+`--data fashion` trains on all 70,000 Fashion-MNIST images instead (the chapter's Fashion-MNIST
+section, same keys). Each run adds its rows (data, model, seed, precision, epoch, loss, acc, nmi,
+training seconds so far) to `studies/results/ch3_paper_budget.json`, replacing earlier rows of the same
+data, model, seed and precision.
 """
 
 from __future__ import annotations
@@ -25,26 +27,32 @@ from pathlib import Path
 
 import torch
 
-from dcca_core.data import load_mnist
+from dcca_core.data import load_fashion_mnist, load_mnist
 from dcca_core.experiments import l2_autoencoder as ch3
 from dcca_core.results import atomic_write_text
 from dcca_core.utils import library_versions, machine_info
 
 OUT = Path(__file__).resolve().parent / "results" / "ch3_paper_budget.json"
 PAPER_EPOCHS = {"conv": 200, "dense": 100}
+LOADERS = {"mnist": load_mnist, "fashion": load_fashion_mnist}
+
+
+def _key(row: dict) -> tuple[str, str, int, str]:
+    """What one run's rows share; rows written before `--data` existed are MNIST's."""
+    return row.get("data", "mnist"), row["model"], row["seed"], row["precision"]
 
 
 def _epochs(text: str) -> list[int]:
     return sorted({int(s) for s in text.split(",") if s.strip()})
 
 
-def _merge(out: Path, rows: list[dict], key: tuple[str, int, str], meta: dict) -> dict:
-    """The results file with this run's rows in place of any earlier rows of the same key."""
+def _merge(out: Path, rows: list[dict], meta: dict) -> dict:
+    """The results file with this run's rows (and `meta`) in place of any earlier ones of the same key."""
     data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"rows": [], "runs": []}
-    same = lambda r: (r["model"], r["seed"], r["precision"]) == key  # noqa: E731
-    data["rows"] = [r for r in data["rows"] if not same(r)] + rows
-    data["runs"] = [r for r in data["runs"] if not same(r)] + [meta]
-    data["rows"].sort(key=lambda r: (r["model"], r["precision"], r["seed"], r["epoch"]))
+    key = _key(meta)
+    data["rows"] = [r for r in data["rows"] if _key(r) != key] + rows
+    data["runs"] = [r for r in data["runs"] if _key(r) != key] + [meta]
+    data["rows"].sort(key=lambda r: (r.get("data", "mnist"), r["model"], r["precision"], r["seed"], r["epoch"]))
     return data
 
 
@@ -53,6 +61,7 @@ def main() -> None:
     parser.add_argument("--arch", choices=ch3.ARCHS, default="conv")
     parser.add_argument("--norm", choices=["none", "l2", "batch", "layer"], default="l2")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", choices=sorted(LOADERS), default="mnist", help="all 70,000 images of this set")
     parser.add_argument("--epochs", type=int, default=None, help="default: the paper's (conv 200, dense 100)")
     parser.add_argument(
         "--eval-epochs",
@@ -65,14 +74,32 @@ def main() -> None:
     parser.add_argument("--n-init", type=int, default=20)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT})")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="only merge these runs' results files into --out, then stop",
+    )
     args = parser.parse_args()
+    if args.merge:
+        missing = [str(f) for f in args.merge if not f.is_file()]
+        if missing:
+            parser.error(f"no such results file: {', '.join(missing)}")
+        for path in args.merge:
+            run = json.loads(path.read_text(encoding="utf-8"))
+            for meta in run["runs"]:
+                rows = [r for r in run["rows"] if _key(r) == _key(meta)]
+                atomic_write_text(args.out, json.dumps(_merge(args.out, rows, meta), indent=1) + "\n")
+        print(f"merged {len(args.merge)} file(s) into {args.out}")
+        return
     epochs = args.epochs or PAPER_EPOCHS[args.arch]
     if epochs < 1:
         parser.error(f"--epochs must be ≥ 1, got {epochs}")
     evals = args.eval_epochs or [e for e in ch3.SNAPSHOT_EPOCHS if e <= epochs] + [epochs]
     evals = sorted({e for e in evals if 1 <= e <= epochs})
 
-    x, y = load_mnist("all")
+    x, y = LOADERS[args.data]("all")
     X = ch3.scale_images(x)
     cfg = ch3.AEConfig(
         arch=args.arch,
@@ -84,7 +111,7 @@ def main() -> None:
         precision=args.precision,
     )
     print(
-        f"{cfg.label}, seed {cfg.seed}, {cfg.precision}: {epochs} epochs on {len(X):,} images, "
+        f"{cfg.label}, seed {cfg.seed}, {cfg.precision}: {epochs} epochs on {len(X):,} {args.data} images, "
         f"k-means after epochs {evals}; torch threads {torch.get_num_threads()}",
         flush=True,
     )
@@ -93,6 +120,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     rows = [
         {
+            "data": args.data,
             "model": cfg.label,
             "seed": cfg.seed,
             "precision": cfg.precision,
@@ -105,6 +133,7 @@ def main() -> None:
         for r in curve.itertuples()
     ]
     meta = {
+        "data": args.data,
         "model": cfg.label,
         "seed": cfg.seed,
         "precision": cfg.precision,
@@ -118,9 +147,7 @@ def main() -> None:
         "machine": machine_info(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    atomic_write_text(
-        args.out, json.dumps(_merge(args.out, rows, (cfg.label, cfg.seed, cfg.precision), meta), indent=1) + "\n"
-    )
+    atomic_write_text(args.out, json.dumps(_merge(args.out, rows, meta), indent=1) + "\n")
     print(curve.to_string(index=False))
     per_epoch = rows[-1]["train_seconds"] / epochs
     print(

@@ -1,5 +1,6 @@
 """The study scripts (studies/) still match the library's API: they parse and reject bad input."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,71 @@ def test_topk_reference_study_describes_itself_and_rejects_bad_settings():
     assert done.returncode == 0 and "--masking" in done.stdout
     bad = subprocess.run([sys.executable, script, "--pretrain", "0"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "must be ≥ 1" in bad.stderr
+
+
+def test_paper_budget_study_offers_fashion_and_merges_run_files(tmp_path):
+    script = str(STUDIES / "ch3_paper_budget.py")
+    done = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "--data" in done.stdout and "fashion" in done.stdout
+    run = {
+        "rows": [{"model": "AE", "seed": 0, "precision": "fp32", "epoch": e, "acc": 0.5 + e / 10} for e in (1, 2)],
+        "runs": [{"model": "AE", "seed": 0, "precision": "fp32", "epochs": 2}],
+    }
+    out = tmp_path / "all.json"
+    out.write_text(json.dumps({"rows": [{"model": "AE", "seed": 0, "precision": "fp32", "epoch": 9}], "runs": []}))
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    done = subprocess.run(
+        [sys.executable, script, "--merge", str(tmp_path / "run.json"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    merged = json.loads(out.read_text())
+    assert [r["epoch"] for r in merged["rows"]] == [1, 2]  # the old row of the same key is replaced
+    missing = subprocess.run(
+        [sys.executable, script, "--merge", str(tmp_path / "nope.json")], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "no such results file" in missing.stderr
+
+
+def test_anomaly_models_study_reads_the_full_profile_and_rejects_bad_digits(tmp_path):
+    script = str(STUDIES / "ch3_anomaly_models.py")
+    done = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "one_class" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, script, "--protocol", "clean", "--digits", "3,12"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "0..9" in bad.stderr
+    thin = tmp_path / "thin.yaml"
+    thin.write_text("precision: fp32\n")
+    lacking = subprocess.run(
+        [sys.executable, script, "--protocol", "clean", "--params", str(thin)], capture_output=True, text=True
+    )
+    assert lacking.returncode == 2 and "lacks" in lacking.stderr and "clean_epochs" in lacking.stderr
+
+
+def test_chapter3_queue_lists_every_model_of_the_full_profile():
+    """The two lanes train each Table I-III model of the full profile's seeds (the ablation on the first
+    seed), Fashion-MNIST and both anomaly protocols' digits, each once."""
+    import re
+
+    import yaml
+
+    text = (STUDIES / "ch3_train_all.sh").read_text()
+    jobs = re.findall(r'"((?:budget|anomaly) [^"]+)"', text)
+    assert len(jobs) == len(set(jobs))
+    full = yaml.safe_load((STUDIES.parent / "book/params/full/03_l2_autoencoder.yaml").read_text())
+    seeds = range(full["n_seeds"])
+    dense = f"{full['dense_epochs']} {full['dense_precision']}"
+    conv = f"{full['cluster_epochs']} {full['precision']}"
+    want = {f"budget mnist dense {n} {s} {dense}" for n in ("none", "l2") for s in seeds}
+    want |= {f"budget mnist conv {n} {s} {conv}" for n in ("none", "l2") for s in seeds}
+    want |= {f"budget mnist conv {n} {s} {conv}" for n in ("batch", "layer") for s in seeds[: full["ablation_seeds"]]}
+    want |= {f"budget fashion conv {n} 0 {conv}" for n in ("none", "l2")}
+    assert want == {j for j in jobs if j.startswith("budget")}
+    one_class = [j.split() for j in jobs if j.startswith("anomaly one_class")]
+    assert sorted(int(j[2]) for j in one_class) == list(seeds)
+    assert all(j[3] == ",".join(map(str, full["one_class_digits"])) for j in one_class)
+    clean = sorted(int(d) for j in jobs if j.startswith("anomaly clean") for d in j.split()[3].split(","))
+    assert clean == full["clean_digits"]
