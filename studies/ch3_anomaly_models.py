@@ -21,14 +21,14 @@ import platform
 import time
 from pathlib import Path
 
-import yaml
-
+from bookkit.notebooks import declared_defaults, declared_parameters, load_params_file
 from dcca_core.data import load_mnist
 from dcca_core.experiments import l2_autoencoder as ch3
 from dcca_core.results import atomic_write_text
 from dcca_core.utils import library_versions, machine_info
 
-FULL = Path(__file__).resolve().parents[1] / "book" / "params" / "full" / "03_l2_autoencoder.yaml"
+BOOK = Path(__file__).resolve().parents[1] / "book"
+FULL = BOOK / "params" / "full" / "03_l2_autoencoder.yaml"
 # the notebook's parameters cell: what the full profile leaves at the smoke default is not used here
 SETTINGS = {
     "clean": {"epochs": "clean_epochs", "digits": "clean_digits", "max_train": "clean_max_train", "k": "anomaly_k"},
@@ -59,7 +59,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.params.is_file():
         parser.error(f"no parameters file {args.params}")
-    params = yaml.safe_load(args.params.read_text(encoding="utf-8"))
+    params = load_params_file(args.params)  # read as the chapter's runs read it (YAML 1.2)
+    defaults = declared_defaults(declared_parameters(BOOK / "03_l2_autoencoder.ipynb"))
     names = SETTINGS[args.protocol]
     missing = [p for p in ("precision", "batch_size", "kmeans_n_init", *names.values()) if p not in params]
     if missing:
@@ -71,7 +72,7 @@ def main() -> None:
         arch="conv",
         epochs=int(params[names["epochs"]]),
         batch_size=int(params["batch_size"]),
-        lr=float(params.get("lr", 1e-3)),
+        lr=float(params.get("lr", defaults["lr"])),
         seed=args.seed,
         precision=params["precision"],
     )
@@ -94,7 +95,9 @@ def main() -> None:
         protocol=args.protocol,
         k=int(params[names["k"]]),
         max_train=params[names["max_train"]],
-        contamination=float(params.get("contamination", 0.0)) if args.protocol == "clean" else 0.0,
+        contamination=float(params.get("contamination", defaults["contamination"]))
+        if args.protocol == "clean"
+        else 0.0,
         n_init=int(params["kmeans_n_init"]),
         device=args.device,
     )

@@ -46,9 +46,12 @@ def _epochs(text: str) -> list[int]:
     return sorted({int(s) for s in text.split(",") if s.strip()})
 
 
-def _merge(out: Path, rows: list[dict], meta: dict) -> dict:
-    """The results file with this run's rows (and `meta`) in place of any earlier ones of the same key."""
-    data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"rows": [], "runs": []}
+def _load(out: Path) -> dict:
+    return json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"rows": [], "runs": []}
+
+
+def _merge(data: dict, rows: list[dict], meta: dict) -> dict:
+    """`data` (a results file's content) with this run's rows and `meta` in place of any earlier ones of the same key."""
     key = _key(meta)
     data["rows"] = [r for r in data["rows"] if _key(r) != key] + rows
     data["runs"] = [r for r in data["runs"] if _key(r) != key] + [meta]
@@ -86,11 +89,12 @@ def main() -> None:
         missing = [str(f) for f in args.merge if not f.is_file()]
         if missing:
             parser.error(f"no such results file: {', '.join(missing)}")
+        data = _load(args.out)
         for path in args.merge:
             run = json.loads(path.read_text(encoding="utf-8"))
             for meta in run["runs"]:
-                rows = [r for r in run["rows"] if _key(r) == _key(meta)]
-                atomic_write_text(args.out, json.dumps(_merge(args.out, rows, meta), indent=1) + "\n")
+                data = _merge(data, [r for r in run["rows"] if _key(r) == _key(meta)], meta)
+        atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
         print(f"merged {len(args.merge)} file(s) into {args.out}")
         return
     epochs = args.epochs or PAPER_EPOCHS[args.arch]
@@ -147,7 +151,7 @@ def main() -> None:
         "machine": machine_info(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    atomic_write_text(args.out, json.dumps(_merge(args.out, rows, meta), indent=1) + "\n")
+    atomic_write_text(args.out, json.dumps(_merge(_load(args.out), rows, meta), indent=1) + "\n")
     print(curve.to_string(index=False))
     per_epoch = rows[-1]["train_seconds"] / epochs
     print(
