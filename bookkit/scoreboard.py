@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dcca_core.claims import KINDS, VERDICT_RULE, VERDICTS, metric_verdict, percent_metric, reference_kind, seeds_of
+from dcca_core.claims import (
+    KINDS,
+    VERDICT_RULE,
+    VERDICTS,
+    metric_seeds,
+    metric_verdict,
+    percent_metric,
+    reference_kind,
+    seeds_of,
+    seeds_text,
+)
 from dcca_core.results import read_results
 
 __all__ = ["MetricRow", "load_records", "metric_rows", "render_scoreboard", "HEADLINE_METRICS"]
@@ -37,7 +47,12 @@ class MetricRow:
     wall_time_s: float | None
     ours_std: float | None = None
     kind: str = "published"
-    n_seeds: int = 1
+    seeds: tuple[int, ...] = (0,)
+
+    @property
+    def n_seeds(self) -> int:
+        """How many seeds the number is a mean over (0 for a figure no seed changes)."""
+        return len(self.seeds)
 
     @property
     def verdict(self) -> str:
@@ -113,7 +128,7 @@ def metric_rows(chapter: str, record: dict[str, Any]) -> list[MetricRow]:
                 record.get("wall_time_s"),
                 float(std) if _is_number(std) else None,
                 kind,
-                max(1, len(seeds_of(record))),
+                tuple(metric_seeds(record, metric)),
             )
         )
     return rows
@@ -214,8 +229,9 @@ def _table(
             lines.append(f"| {name} | {empty} |" + " |" * (len(COLUMNS) - 2))
         for k, r in enumerate(rows):
             diff = r.difference
-            seeds = ", ".join(str(s) for s in seeds_of(record)) or "?"
-            run = [seeds, _wall_time(record)] if k == 0 else [""] * 2
+            # the run's seeds on its first row; a metric with seeds of its own says so on its row
+            seeds = seeds_text(list(r.seeds)) if k == 0 or list(r.seeds) != seeds_of(record) else ""
+            run = [seeds, _wall_time(record) if k == 0 else ""]
             lines.append(
                 "| "
                 + " | ".join(

@@ -10,24 +10,20 @@ accuracies, NMI and AUC, lower for false-alarm rates. One seed gives sd = 0, so 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
-
-from .utils import mean_sd
 
 __all__ = [
     "VERDICT_RULE",
     "VERDICTS",
     "KINDS",
-    "Claim",
     "verdict",
-    "claims_table",
     "metric_verdict",
     "percent_metric",
     "reference_kind",
     "seeds_of",
+    "metric_seeds",
+    "seeds_text",
     "claims_from_record",
 ]
 
@@ -61,51 +57,6 @@ def verdict(
     return "not reproduced"
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One published figure a chapter tests: what, where (paper, table), the value, and our runs."""
-
-    claim: str
-    source: str
-    published: float
-    ours: Sequence[float]
-    why: str = ""
-    higher_is_better: bool = True
-    percent: bool = True  # shown as % (fractions in, percentages out)
-
-
-def _fmt(value: float, sd: float | None, n: int, percent: bool) -> str:
-    scale, unit = (100.0, " %") if percent else (1.0, "")
-    digits = 1 if percent else 3
-    text = f"{value * scale:.{digits}f}"
-    if sd is not None and n > 1:
-        text += f" ± {sd * scale:.{digits}f}"
-    return text + unit
-
-
-def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
-    """The chapter's closing table: claim | source | published | ours (mean ± sd over n seeds, ddof 1;
-    "±" only when n > 1) | n | verdict | why."""
-    rows = []
-    for c in claims:
-        values = [float(v) for v in c.ours if v is not None and math.isfinite(float(v))]
-        summary = mean_sd(values)
-        mean, n = summary.mean, summary.n
-        sd = summary.sd if n > 1 else 0.0  # one seed: no spread to widen the tolerance
-        rows.append(
-            {
-                "claim": c.claim,
-                "source": c.source,
-                "published": _fmt(c.published, None, 1, c.percent),
-                "ours": _fmt(mean, sd, n, c.percent),
-                "seeds": n,
-                "verdict": verdict(mean, sd, c.published, higher_is_better=c.higher_is_better),
-                "why": c.why,
-            }
-        )
-    return pd.DataFrame(rows, columns=["claim", "source", "published", "ours", "seeds", "verdict", "why"])
-
-
 # ---- claims read off a chapter's results record (the chapters' closing tables and the scoreboard) ----
 
 KINDS = {"published": "", "other method": "another method's figure", "target": "a target, not a published figure"}
@@ -121,6 +72,23 @@ def seeds_of(record: dict) -> list[int]:
         return list(range(int(seed), int(seed) + int(n)))
     except (TypeError, ValueError):
         return []
+
+
+def metric_seeds(record: dict, metric: str) -> list[int]:
+    """The seeds behind one metric: the record's `metric_seeds[metric]` where the chapter wrote one
+    (a one-seed ablation or data set; [] for a figure no seed changes), else every seed of the record."""
+    per_metric = record.get("metric_seeds") or {}
+    if metric not in per_metric:
+        return seeds_of(record)
+    try:
+        return [int(s) for s in per_metric[metric]]
+    except (TypeError, ValueError):
+        raise ValueError(f"metric_seeds[{metric!r}] must be a list of seeds, got {per_metric[metric]!r}") from None
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """The seeds as a table shows them: "0, 1, 2", or "none (deterministic)" for a figure no seed changes."""
+    return ", ".join(str(s) for s in seeds) if seeds else "none (deterministic)"
 
 
 def reference_kind(published: dict) -> str:
@@ -155,18 +123,20 @@ def metric_verdict(metric: str, ours: float, sd: float, published: float) -> str
 
 def claims_from_record(record: dict, why: dict[str, str] | None = None) -> pd.DataFrame:
     """The chapter's closing table from its results record: one row per published figure it measured
-    (claim = metric, source, published, ours as mean ± sd over its seeds with ddof 1, seeds, verdict by
-    VERDICT_RULE — "—" for other methods' figures and targets — and why, from `why` by metric name)."""
+    (claim = metric, source, published, ours as mean ± sd over its own seeds with ddof 1 — "±" only with
+    two or more —, those seeds, verdict by VERDICT_RULE — "—" for other methods' figures and targets —
+    and why, from `why` by metric name)."""
     metrics, published = record.get("metrics") or {}, record.get("published") or {}
-    n = max(1, len(seeds_of(record)))
     smoke = record.get("profile") == "smoke"  # small subsets, few epochs: no test of any claim
     rows = []
     for metric, entry in published.items():
         ours = metrics.get(metric)
         if not isinstance(entry, dict) or not isinstance(ours, (int, float)) or isinstance(ours, bool):
             continue
+        seeds = metric_seeds(record, metric)
         sd = metrics.get(f"{metric}_std")
-        sd = float(sd) if n > 1 and isinstance(sd, (int, float)) and math.isfinite(sd) else 0.0
+        spread = len(seeds) > 1 and isinstance(sd, (int, float)) and math.isfinite(sd)
+        sd = float(sd) if spread else 0.0  # one seed (or none): no spread to widen the tolerance
         kind = reference_kind(entry)
         unit = " %" if percent_metric(metric) else ""
         value = float(entry["value"])
@@ -175,8 +145,8 @@ def claims_from_record(record: dict, why: dict[str, str] | None = None) -> pd.Da
                 "claim": metric,
                 "source": str(entry.get("source", "")),
                 "published": f"{value:.4g}{unit}" + (f" ({KINDS[kind]})" if KINDS.get(kind) else ""),
-                "ours": f"{float(ours):.4g}" + (f" ± {sd:.2g}" if n > 1 else "") + unit,
-                "seeds": n,
+                "ours": f"{float(ours):.4g}" + (f" ± {sd:.2g}" if spread else "") + unit,
+                "seeds": seeds_text(seeds),
                 "verdict": "(smoke run)"
                 if smoke
                 else metric_verdict(metric, float(ours), sd, value)

@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,17 +93,22 @@ def write_results(
     wall_time_s: float,
     published: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    metric_seeds: dict[str, Sequence[int]] | None = None,
     out_dir: str | Path | None = None,
 ) -> Path:
     """Write `<out_dir>/<chapter>.json` atomically and return its path.
 
     `metrics` are our numbers; `published` maps the same metric names to
-    `{"value": ..., "source": ...}` so the scoreboard can put them side by side.
+    `{"value": ..., "source": ...}` so the scoreboard can put them side by side. `metric_seeds` names
+    the seeds of the metrics that do not come from every seed of the run (a one-seed ablation, a
+    second data set on one seed; `[]` for a figure no seed changes), so no table shows them as
+    "mean ± 0 over n seeds".
     """
     if not chapter or "/" in chapter:
         raise ValueError(f"chapter must be a plain name like '01_kmeans_cifar', got {chapter!r}")
     if profile not in ("smoke", "full"):
         raise ValueError(f"profile must be 'smoke' or 'full', got {profile!r}")
+    per_metric = _checked_metric_seeds(metric_seeds or {}, metrics)
     root = checkout_root()
     record = {
         "chapter": chapter,
@@ -119,12 +125,29 @@ def write_results(
         "params": _jsonable(params),
         "extra": _jsonable(extra or {}),
     }
+    if per_metric:
+        record["metric_seeds"] = per_metric
     target = Path(out_dir) if out_dir is not None else results_dir()
     return atomic_write_text(target / f"{chapter}.json", json.dumps(record, indent=2, sort_keys=False) + "\n")
 
 
+def _checked_metric_seeds(metric_seeds: dict[str, Sequence[int]], metrics: dict[str, Any]) -> dict[str, list[int]]:
+    """`metric_seeds` as plain lists of ints, for metrics the record has; anything else is an error."""
+    unknown = sorted(set(metric_seeds) - set(metrics))
+    if unknown:
+        raise ValueError(f"metric_seeds names metrics the record does not have: {unknown}")
+    out = {}
+    for name, seeds in metric_seeds.items():
+        if isinstance(seeds, (str, bytes)) or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds
+        ):
+            raise ValueError(f"metric_seeds[{name!r}] must be a list of integer seeds, got {seeds!r}")
+        out[name] = [int(s) for s in seeds]
+    return out
+
+
 _RECORD_FIELDS = {"chapter": str, "profile": str, "metrics": dict}  # required
-_OPTIONAL_FIELDS = {"published": dict, "params": dict, "extra": dict}
+_OPTIONAL_FIELDS = {"published": dict, "params": dict, "extra": dict, "metric_seeds": dict}
 
 
 def read_results(path: str | Path) -> dict[str, Any]:

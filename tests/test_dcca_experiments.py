@@ -258,6 +258,24 @@ def test_seed_summaries():
     assert spread["skab_dcca_nab_standard_std"] == pytest.approx(np.sqrt(2)) and spread["tep_x_fdr_at_far5_std"] == 0.0
 
 
+def test_the_deterministic_methods_figures_are_the_same_on_every_seed_of_the_committed_run():
+    import json
+    from pathlib import Path
+
+    from dcca_core.experiments.dcca_sensors import deterministic_metrics
+
+    metrics = json.loads((Path(__file__).resolve().parents[1] / "results/full/04_dcca_sensors.json").read_text())[
+        "metrics"
+    ]
+    named = deterministic_metrics(metrics)
+    assert {"skab_t2q_skab_f1", "tep_dpca_mean_fdr_at_far5", "skab_pca_t2_auc"} <= set(named)
+    assert not {"skab_dcca_f1", "skab_iforest_f1", "tep_dcca_fdr_at_far5"} & set(named)  # seeded methods
+    assert all(v == [] for v in named.values())
+    # five seeds each computed these: their spread is float rounding at most
+    spreads = [metrics[f"{name}_std"] for name in named if f"{name}_std" in metrics]
+    assert len(spreads) > 30 and max(spreads) < 1e-12
+
+
 def test_kernel_table_by_hand():
     from dcca_core.experiments.dcca_sensors import KERNEL_GROUPS, TepResult
 

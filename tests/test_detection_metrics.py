@@ -8,6 +8,7 @@ from dcca_core.anomaly.detection_metrics import (
     detection_rates,
     false_alarm_rate,
     flag_everything,
+    pooled_f1,
     skab_scores,
 )
 
@@ -31,6 +32,8 @@ def test_counts_are_summed_over_runs_before_the_ratios():
     # not the mean of the per-run F1s
     per_run = np.mean([skab_scores(y, p)["f1"] for y, p in zip(runs_y, runs_p, strict=False)])
     assert s["f1"] != pytest.approx(per_run)
+    # the same formula, elementwise, for a bootstrap's arrays of summed counts
+    np.testing.assert_allclose(pooled_f1(np.array([2, 0]), np.array([2, 1]), np.array([1, 1])), [2 / 3.5, 0.0])
 
 
 def test_flag_everything_baseline():

@@ -28,6 +28,31 @@ def test_write_results_records_provenance(tmp_path):
     assert read_results(path)["published"]["acc"]["value"] == 0.843
 
 
+def test_metric_seeds_are_recorded_for_the_metrics_that_have_their_own(tmp_path):
+    def write(metric_seeds):
+        return write_results(
+            "99_demo",
+            {"acc": 0.5, "acc_batch": 0.4},
+            {"n_seeds": 3},
+            seed=0,
+            profile="full",
+            device="cpu",
+            wall_time_s=1.0,
+            metric_seeds=metric_seeds,
+            out_dir=tmp_path,
+        )
+
+    record = read_results(write({"acc_batch": (np.int64(0),)}))
+    assert record["metric_seeds"] == {"acc_batch": [0]}
+    assert "metric_seeds" not in read_results(write(None))  # every metric from every seed
+    with pytest.raises(ValueError, match="does not have: \\['nmi'\\]"):
+        write({"nmi": [0]})
+    with pytest.raises(ValueError, match="integer seeds"):
+        write({"acc": "0"})
+    with pytest.raises(ValueError, match="integer seeds"):
+        write({"acc": [0.5]})
+
+
 def test_write_results_rejects_unknown_profile(tmp_path):
     with pytest.raises(ValueError, match="profile"):
         write_results("x", {}, {}, seed=0, profile="medium", device="cpu", wall_time_s=0, out_dir=tmp_path)
@@ -64,6 +89,7 @@ def test_read_results_clear_errors(tmp_path):
         ('{"profile": "smoke", "metrics": {}}', "chapter"),
         ('{"chapter": "x", "profile": "smoke", "metrics": [1]}', "metrics"),
         ('{"chapter": "x", "profile": "smoke", "metrics": {}, "published": "paper"}', "published"),
+        ('{"chapter": "x", "profile": "smoke", "metrics": {}, "metric_seeds": [0]}', "metric_seeds"),
     ],
 )
 def test_a_structurally_wrong_results_file_is_a_clear_error(tmp_path, content, problem):

@@ -66,6 +66,19 @@ def test_the_leaderboard_rule_looks_into_the_future_and_skips_both_ends():
     assert flags_late[11] == 0.0
 
 
+@pytest.mark.parametrize("n, N", [(60, 4), (150, 60), (119, 60), (118, 60)])
+def test_the_leaderboard_rule_equals_skabs_loop_written_out(n, N):
+    res = np.random.default_rng(n).exponential(size=max(n - N + 1, 0))
+    det = _fitted_with_residuals(lambda rows: res, n_steps=N, ucl=1.5)
+    flags, score = det.predict_leaderboard(np.zeros((n, 2)))
+    want_flags, want_score = np.zeros(n), np.zeros(n)
+    for t in range(N - 1, len(res) - N + 1):  # SKAB's loop, as its code has it
+        want_score[t] = res[t - N + 1 : t].min()
+        want_flags[t] = float(want_score[t] > 1.5)
+    np.testing.assert_array_equal(score, want_score)
+    np.testing.assert_array_equal(flags, want_flags)
+
+
 def test_the_causal_rule_uses_only_windows_that_end_at_or_before_the_point():
     hist, n_test, N = 10, 12, 4
     res = np.zeros(hist + n_test - N + 1)  # window i ends at row i + 3

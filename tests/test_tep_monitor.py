@@ -92,8 +92,12 @@ def test_deep_monitors_join_the_table_trained_on_normal_windows_only(monkeypatch
     assert len(result.table()) == 10 and "tep_dcca_latent_fdr_at_far5" in result.metrics()
 
 
-def test_fdr_difference_pairs_monitors_over_faults_and_averages_seeds():
-    from dcca_core.experiments.tep_monitor import fdr_difference, per_fault_fdr
+def test_per_fault_rates_pair_monitors_over_faults_and_average_seeds():
+    from dcca_core.experiments.tep_monitor import per_fault_fdr
+    from dcca_core.stats import paired_difference
+
+    def fdr_difference(results, a, b):
+        return paired_difference(per_fault_fdr(results, a), per_fault_fdr(results, b))
 
     setup = MonitorSetup(faults=[1, 2], pca_components=3)
     results = [run_tep_monitors(_plant(seed=s), setup) for s in (0, 1)]
@@ -110,12 +114,13 @@ def test_fdr_difference_pairs_monitors_over_faults_and_averages_seeds():
 
 
 def test_the_best_of_several_monitors_is_chosen_again_in_every_resample():
-    from dcca_core.experiments.tep_monitor import best_fdr_difference, fdr_difference
+    from dcca_core.experiments.tep_monitor import best_fdr_difference, per_fault_fdr
+    from dcca_core.stats import paired_difference
 
     setup = MonitorSetup(faults=[1, 2], pca_components=3)
     results = [run_tep_monitors(_plant(seed=s), setup) for s in (0, 1)]
     best, ci = best_fdr_difference(results, ["pca", "dpca_mean"], "pca_mean", n_resamples=500)
-    plain = fdr_difference(results, best, "pca_mean")
+    plain = paired_difference(per_fault_fdr(results, best), per_fault_fdr(results, "pca_mean"))
     assert ci.estimate == pytest.approx(plain.estimate)
     # re-choosing the best can only raise each resample's difference: the interval sits at or above
     assert ci.low >= plain.low - 1e-12 and ci.high >= plain.high - 1e-12

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["confusion_counts", "skab_scores", "detection_rates", "false_alarm_rate", "flag_everything"]
+__all__ = ["confusion_counts", "pooled_f1", "skab_scores", "detection_rates", "false_alarm_rate", "flag_everything"]
 
 
 def _one_d(name: str, values: Any) -> np.ndarray:
@@ -93,6 +93,12 @@ def confusion_counts(y_true: Any, y_pred: Any) -> dict[str, int]:
     }
 
 
+def pooled_f1(tp: Any, fp: Any, fn: Any) -> Any:
+    """F1 from (summed) counts, as SKAB pools them over runs: tp / (tp + (fp + fn) / 2); works
+    elementwise on arrays of counts (a bootstrap's resamples)."""
+    return tp / (tp + (fp + fn) / 2)
+
+
 def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dict[str, float]:
     """SKAB's binary scores over one run or a list of runs (counts summed over runs first).
 
@@ -118,7 +124,7 @@ def skab_scores(y_true: Any | Sequence[Any], y_pred: Any | Sequence[Any]) -> dic
     if tp + fp + fn == 0:
         raise ValueError("no anomalous points and no alarms: F1 is undefined")
     return {
-        "f1": tp / (tp + (fp + fn) / 2),
+        "f1": pooled_f1(tp, fp, fn),
         "far": 100.0 * fp / (fp + tn) if fp + tn else float("nan"),
         "mar": 100.0 * fn / (fn + tp) if fn + tp else float("nan"),
         **total,

@@ -28,6 +28,7 @@ __all__ = ["NAB_PROFILES", "predicted_changepoints", "detection_windows", "nab_s
 
 NAB_PROFILES = {"standard": (1.0, -0.11, -1.0), "low_fp": (1.0, -0.22, -1.0), "low_fn": (1.0, -0.11, -2.0)}
 _DETAIL = 1000  # SKAB evaluates its scoring function on a grid of this many points
+_GRID = np.linspace(-np.pi / 2, np.pi / 2, _DETAIL)  # where each window position sits on the tanh
 
 
 def predicted_changepoints(decisions: Any) -> np.ndarray:
@@ -60,9 +61,10 @@ def detection_windows(changepoint_times: Any, width: float) -> list[tuple[float,
 
 
 def _tp_value(left: float, hit: float, right: float, a_tp: float, a_fp: float) -> float:
-    x = np.linspace(-np.pi / 2, np.pi / 2, _DETAIL)
+    """The reward of a window's first hit: a_tp at its left edge falling to a_fp at its right, along
+    tanh on SKAB's grid of `_DETAIL` points."""
     event = min(int((hit - left) / (right - left) * _DETAIL), _DETAIL - 1)
-    return float((a_tp - a_fp) / 2 * -np.tanh(x[event]) / np.tanh(np.pi / 2) + (a_tp - a_fp) / 2 + a_fp)
+    return float((a_tp - a_fp) / 2 * -np.tanh(_GRID[event]) / np.tanh(np.pi / 2) + (a_tp - a_fp) / 2 + a_fp)
 
 
 def _run_counts(

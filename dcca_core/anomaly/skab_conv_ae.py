@@ -142,9 +142,10 @@ class SkabConvAE:
         res = self.residuals(X_test)
         n, N = len(np.asarray(X_test)), self.n_steps
         flags, score = np.zeros(n), np.zeros(n)
-        for t in range(N - 1, len(res) - N + 1):  # SKAB's loop bounds, kept
-            score[t] = res[t - N + 1 : t].min()
-            flags[t] = float(score[t] > self.ucl_)
+        lo, hi = N - 1, len(res) - N + 1  # SKAB's loop bounds, kept: t in [lo, hi) looks at res[t-N+1 : t]
+        if hi > lo:
+            score[lo:hi] = np.lib.stride_tricks.sliding_window_view(res, N - 1)[: hi - lo].min(axis=1)
+            flags[lo:hi] = score[lo:hi] > self.ucl_
         return flags, score
 
     def predict_causal(self, history: Any, X_test: Any, persistence: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -59,6 +59,7 @@ from ..anomaly.detection_metrics import (
     detection_rates,
     false_alarm_rate,
     flag_everything,
+    pooled_f1,
     skab_scores,
 )
 from ..anomaly.monitoring import detection_delay
@@ -108,6 +109,8 @@ __all__ = [
     "skab_f1_difference",
     "mean_pm_std",
     "seed_metrics",
+    "DETERMINISTIC_PREFIXES",
+    "deterministic_metrics",
     "setup_dict",
     "findings",
     "best_causal_skab",
@@ -587,8 +590,7 @@ def skab_f1_difference(
     )  # seeds × 2 methods × runs × (tp, fp, fn)
 
     def difference(units: np.ndarray) -> float:
-        tp, fp, fn = np.moveaxis(counts[:, :, units].sum(axis=2), -1, 0)
-        f1 = tp / (tp + (fp + fn) / 2)
+        f1 = pooled_f1(*np.moveaxis(counts[:, :, units].sum(axis=2), -1, 0))
         return float((f1[:, 0] - f1[:, 1]).mean())
 
     return unit_bootstrap(len(keys), difference, level=level, n_resamples=n_resamples, seed=seed)
@@ -637,6 +639,17 @@ SPREAD_SUFFIXES = (
     "_nab_low_fp",
     "_nab_low_fn",
 )
+
+
+# Figures of the methods no seed changes (PCA's T² and Q, SKAB's T²+Q, DPCA, flagging every point):
+# every seed computes the same value, so tables call them deterministic, not "± 0 over n seeds".
+DETERMINISTIC_PREFIXES = ("skab_pca_", "skab_t2q_", "skab_flag_all_", "tep_pca_", "tep_dpca_")
+
+
+def deterministic_metrics(metrics: dict[str, float]) -> dict[str, list[int]]:
+    """`write_results`' `metric_seeds` for this chapter: no seeds ([]) for the deterministic methods'
+    figures (`DETERMINISTIC_PREFIXES`); every other figure comes from all the run's seeds."""
+    return {name: [] for name in metrics if name.startswith(DETERMINISTIC_PREFIXES) and not name.endswith("_std")}
 
 
 def seed_metrics(per_seed: Sequence[dict[str, float]], ddof: int = 1) -> dict[str, float]:

@@ -29,7 +29,7 @@ import pandas as pd
 from ..anomaly.monitoring import detection_delay, lag_matrix, limit_at_far, trailing_mean
 from ..anomaly.pca_monitor import PCAMonitor
 from ..preprocess import ChannelScaler, sliding_windows
-from ..stats import Interval, paired_difference, unit_bootstrap
+from ..stats import Interval, unit_bootstrap
 from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "run_tep_monitors",
     "add_deep_monitors",
     "per_fault_fdr",
-    "fdr_difference",
     "best_fdr_difference",
     "MONITORS",
     "setup_dict",
@@ -240,13 +239,6 @@ def per_fault_fdr(results: Sequence[MonitorResult], name: str) -> np.ndarray:
     if any(r.faults != faults for r in results):
         raise ValueError("the results cover different faults; pair them on the same faults")
     return np.mean([[r.at_far(name)["fdr"][f] for f in faults] for r in results], axis=0)
-
-
-def fdr_difference(results: Sequence[MonitorResult], a: str, b: str, *, level: float = 0.95, seed: int = 0) -> Interval:
-    """Mean FDR of monitor `a` minus monitor `b` at the 5 %-FAR point, paired over the faults (each
-    fault's rate averaged over seeds), with its bootstrap interval over faults: the 21 faults are the
-    benchmark's units, so this says whether it separates the two."""
-    return paired_difference(per_fault_fdr(results, a), per_fault_fdr(results, b), level=level, seed=seed)
 
 
 def best_fdr_difference(

@@ -147,6 +147,22 @@ def test_spread_over_seeds_is_shown_beside_the_mean_not_as_a_row():
     assert "| acc | 0.78 | 0.843 |" in single  # one seed: no "±"
 
 
+def test_a_metric_with_seeds_of_its_own_shows_them_on_its_row():
+    record = {
+        **_record(acc=0.78, acc_std=0.0217, fashion_acc=0.58, fashion_acc_std=0.0, t2q_f1=0.76, t2q_f1_std=0.0),
+        "params": {"n_seeds": 3},
+        "metric_seeds": {"fashion_acc": [3], "t2q_f1": []},
+    }
+    rows = {r.metric: r for r in metric_rows("c", record)}
+    assert rows["acc"].n_seeds == 3 and rows["fashion_acc"].n_seeds == 1 and rows["t2q_f1"].n_seeds == 0
+    page = render_scoreboard(["c"], {"c": record}, {}, profile="smoke")
+    assert "| fashion_acc | 0.58 |" in page and "0.58 ± 0" not in page
+    fashion = next(line for line in page.splitlines() if "| fashion_acc |" in line)
+    assert fashion.split("|")[-3].strip() == "3"  # its own seed, in the Seeds column
+    t2q = next(line for line in page.splitlines() if "| t2q_f1 |" in line)
+    assert "none (deterministic)" in t2q and "0.76 ± 0" not in t2q
+
+
 def test_other_methods_and_targets_are_labelled_and_get_no_verdict():
     record = _record(skab_dcca_f1=0.78, skab_dcca_far=27.7, tep_dcca_fdr_at_far5=0.5)
     record["published"] = {
