@@ -113,3 +113,18 @@ def test_train_sparse_ae_is_checkpointed_and_reused(cifar_slice, tmp_path, monke
     assert not other.from_checkpoint and len(list(tmp_path.glob("sparse_conv_ae-*.pt"))) == 2
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         ck.train_sparse_ae(X * 255.0, epochs=1, device="cpu", checkpoint=False, progress=False)
+
+
+def test_the_study_figures_have_one_home_that_the_committed_run_carries():
+    import json
+    from pathlib import Path
+
+    from dcca_core.experiments.cifar_kmeans import PUBLISHED, STUDY
+
+    committed = json.loads((Path(__file__).resolve().parents[1] / "results/full/01_kmeans_cifar.json").read_text())
+    assert committed["published"] == PUBLISHED
+    assert all(entry["source"].startswith(STUDY) for entry in PUBLISHED.values())
+    cells = json.loads((Path(__file__).resolve().parents[1] / "book/01_kmeans_cifar.ipynb").read_text())["cells"]
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for entry in PUBLISHED.values():  # no study figure typed again in the chapter's code
+        assert repr(entry["value"]) not in code, entry

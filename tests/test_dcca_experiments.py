@@ -394,3 +394,16 @@ def test_findings_are_written_from_the_record():
     m["tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_high"] = 0.01
     assert "cannot tell them apart" in findings(m, n_seeds=5)
     assert findings({}, n_seeds=1) == ""
+
+
+def test_the_published_figures_are_read_off_the_leaderboards_and_match_the_committed_run():
+    import json
+    from pathlib import Path
+
+    from dcca_core.experiments.dcca_sensors import PUBLISHED, SKAB_LEADERBOARD, SKAB_NAB_LEADERBOARD
+
+    assert PUBLISHED["skab_t2q_skab_far"]["value"] == SKAB_LEADERBOARD["T-squared+Q (PCA)"][1] == 26.62
+    assert PUBLISHED["skab_conv_ae_skab_nab_low_fn"]["value"] == SKAB_NAB_LEADERBOARD["Conv-AE"][2]
+    assert PUBLISHED["skab_dcca_f1"]["kind"] == "other method" and PUBLISHED["tep_dcca_fdr_at_far5"]["kind"] == "target"
+    committed = json.loads((Path(__file__).resolve().parents[1] / "results/full/04_dcca_sensors.json").read_text())
+    assert committed["published"] == PUBLISHED  # one home: the record carries the module's figures

@@ -68,7 +68,7 @@ def test_the_reference_protocol_reports_each_label_set_beside_its_baselines():
     fig = ref.plot_kernel_accuracy(result)
     assert len(fig.axes) == 2
     variants = ref.ablation_table({"paper": result, "again": result})
-    assert variants.shape == (2, 7) and "p (random K)" in variants.columns
+    assert variants.shape == (2, 8) and "p (random K)" in variants.columns
 
 
 def test_an_unknown_scaling_is_refused():
@@ -87,6 +87,12 @@ def test_the_reference_evaluation_marks_the_oracle_and_the_majority_rate():
     assert report["acc_oracle_kernel"] == max(accs) >= report["acc_topk_mean"]
     assert report["majority_rate"] == 0.5 and -1 <= report["spearman_distance_acc"] <= 1
     assert 0 < report["random_k_p"] <= 1
+    # the first ranking (after the P + 1 pretraining epochs) is the history's first update
+    from scipy.stats import spearmanr
+
+    first = est.history_.updates[0]["distances"]
+    assert est.history_.updates[0]["epoch"] == cfg.pretrain_epochs  # which counts all P + 1 of them
+    assert report["spearman_first_distance_acc"] == pytest.approx(spearmanr(first, accs).statistic)
     assert all(0.5 <= r["acc_refit"] <= 1.0 for r in report["kernels"])
     # the two kinds of windows are easy: the best kernel separates them; the arbitrary halves are not
     assert report["acc_oracle_kernel"] > 0.9
