@@ -11,7 +11,7 @@ import os
 import platform
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import Any, NamedTuple
 
@@ -31,6 +31,7 @@ __all__ = [
     "split_seed",
     "MeanSD",
     "mean_sd",
+    "metrics_over_seeds",
     "Timer",
     "keep_torch_threads",
     "progress_bar",
@@ -214,6 +215,25 @@ def mean_sd(values: Any, ddof: int = 1, axis: int = 0) -> MeanSD:
     if np.ndim(mean) == 0:
         return MeanSD(float(mean), float(sd), n, int(ddof))
     return MeanSD(mean, sd, n, int(ddof))
+
+
+def metrics_over_seeds(
+    per_seed: Sequence[Mapping[str, float]], *, ddof: int = 1, spread: Callable[[str], bool] | None = None
+) -> dict[str, float]:
+    """Per-seed metrics → each metric's mean over the seeds under its own name and, with more than
+    `ddof` seeds, its sd (`mean_sd`) as `<name>_std` for the names `spread` accepts (all by
+    default); the metrics every seed has, in the first seed's order."""
+    runs = list(per_seed)
+    if not runs:
+        raise ValueError("need the metrics of at least one seed")
+    out: dict[str, float] = {}
+    for name in runs[0]:
+        if all(name in r for r in runs):
+            stats = mean_sd([r[name] for r in runs], ddof=ddof)
+            out[name] = stats.mean
+            if stats.n > ddof and (spread is None or spread(name)):
+                out[f"{name}_std"] = stats.sd
+    return out
 
 
 class Timer:

@@ -288,7 +288,7 @@ def test_over_seeds_gives_mean_and_sample_sd_of_the_shared_metrics():
     out = ch3.over_seeds([{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 2.0, "c": 1.0}])
     assert out == pytest.approx({"a": 2.0, "a_std": np.sqrt(2.0), "b": 2.0, "b_std": 0.0})
     assert ch3.over_seeds([{"a": 0.5}]) == {"a": 0.5}  # one seed: no sd
-    with pytest.raises(ValueError, match="no per-seed"):
+    with pytest.raises(ValueError, match="at least one seed"):
         ch3.over_seeds([])
 
 

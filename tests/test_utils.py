@@ -163,3 +163,16 @@ def test_progress_bars_respect_tqdm_disable_outside_the_runner(monkeypatch):
     monkeypatch.delenv("TQDM_DISABLE")
     assert not progress_bar(range(3), desc="x").disable
     assert progress_bar(range(3), desc="x", enabled=False).disable
+
+
+def test_metrics_over_seeds_keeps_shared_metrics_and_their_spread():
+    from dcca_core.utils import metrics_over_seeds
+
+    runs = [{"acc": 0.8, "n": 34, "only_first": 1.0}, {"acc": 0.7, "n": 34}]
+    out = metrics_over_seeds(runs, spread=lambda name: name != "n")
+    assert out["acc"] == pytest.approx(0.75) and out["acc_std"] == pytest.approx(0.1 / np.sqrt(2))
+    assert out["n"] == 34 and "n_std" not in out and "only_first" not in out  # not every seed has it
+    assert "acc_std" not in metrics_over_seeds(runs[:1])  # one seed: no sd, not a made-up 0
+    assert metrics_over_seeds(runs, ddof=0)["acc_std"] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="at least one seed"):
+        metrics_over_seeds([])

@@ -72,7 +72,7 @@ from ..metrics import cluster_accuracy, roc_auc
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
 from ..stats import Interval, unit_bootstrap
 from ..training.dcca import DCCA, DCCAConfig
-from ..utils import mean_sd, progress_bar
+from ..utils import mean_sd, metrics_over_seeds, progress_bar
 from .dcca_reference import tep_columns
 from .skab_monitor import SKAB_MONITORS
 
@@ -712,15 +712,7 @@ def seed_metrics(per_seed: Sequence[dict[str, float]], ddof: int = 1) -> dict[st
     """Mean over seeds of every metric, plus `<name>_std` (`utils.mean_sd`, ddof=1) for F1, FAR, MAR,
     detection rates (also at the 5 %-FAR point), AUCs, accuracies and NAB scores (`SPREAD_SUFFIXES`)
     when there are at least two seeds."""
-    if not per_seed:
-        raise ValueError("need the metrics of at least one seed")
-    out: dict[str, float] = {}
-    for key in per_seed[0]:
-        stats = mean_sd([m[key] for m in per_seed], ddof=ddof)
-        out[key] = stats.mean
-        if key.endswith(SPREAD_SUFFIXES) and stats.n > ddof:
-            out[f"{key}_std"] = stats.sd
-    return out
+    return metrics_over_seeds(per_seed, ddof=ddof, spread=lambda name: name.endswith(SPREAD_SUFFIXES))
 
 
 # --------------------------------------------------------------------------------------------------

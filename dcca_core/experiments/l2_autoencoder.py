@@ -36,7 +36,7 @@ from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
 from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
-from ..utils import mean_sd, set_seed, split_seed
+from ..utils import mean_sd, metrics_over_seeds, set_seed, split_seed
 
 __all__ = [
     "AEConfig",
@@ -591,20 +591,7 @@ def paper_reading(
     return runs
 
 
-def over_seeds(per_seed: Iterable[dict[str, float]]) -> dict[str, float]:
-    """Metrics of several seeds → their mean under the same name and the sd (ddof = 1) as `<name>_std`
-    (only with ≥ 2 seeds); the metrics every seed has, in the first seed's order."""
-    runs = list(per_seed)
-    if not runs:
-        raise ValueError("no per-seed metrics to summarise")
-    out: dict[str, float] = {}
-    for name in runs[0]:
-        if all(name in r for r in runs):
-            stats = mean_sd([r[name] for r in runs])
-            out[name] = stats.mean
-            if stats.n > 1:
-                out[f"{name}_std"] = stats.sd
-    return out
+over_seeds = metrics_over_seeds  # mean and sd (ddof = 1) over seeds of every metric the seeds share
 
 
 def l2_margin(
