@@ -252,3 +252,15 @@ def test_dec_killed_mid_run_resumes_from_its_last_block(mnist_small, pretrained,
     assert history.resumed_from_iter == 10 and history.n_iter == 15
     assert torch.equal(resumed.assignment.centers, straight.assignment.centers)
     assert np.array_equal(predict_proba(resumed, x), predict_proba(straight, x))
+
+
+def test_dec_checkpoints_are_keyed_by_every_module_of_kmeans():
+    # DEC starts from KMeans on the codes: a change in its seeding or Lloyd kernels must not reuse a
+    # checkpoint trained from another start
+    import pkgutil
+
+    import dcca_core.cluster as cluster
+    from dcca_core.training.dec import CLUSTERING_CODE
+
+    modules = {f"dcca_core.cluster.{m.name}" for m in pkgutil.iter_modules(cluster.__path__)}
+    assert modules and modules <= set(CLUSTERING_CODE)

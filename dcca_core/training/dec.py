@@ -27,8 +27,18 @@ from .sdae import PRETRAIN_CODE
 
 __all__ = ["DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "DECClusterer", "CLUSTERING_CODE"]
 
-# The modules whose source trains a DEC/IDEC model from a pretrained autoencoder (checkpoint keys).
-CLUSTERING_CODE = (*PRETRAIN_CODE, "dcca_core.training.dec", "dcca_core.models.dec", "dcca_core.cluster.kmeans")
+# The modules whose source trains a DEC/IDEC model from a pretrained autoencoder (checkpoint keys):
+# KMeans is four modules since its split (estimator, seeding, Lloyd kernels, the process group its
+# sums go through, a no-op on one process); each can move DEC's start.
+CLUSTERING_CODE = (
+    *PRETRAIN_CODE,
+    "dcca_core.training.dec",
+    "dcca_core.models.dec",
+    "dcca_core.cluster.kmeans",
+    "dcca_core.cluster._seeding",
+    "dcca_core.cluster._kernels",
+    "dcca_core.cluster._distributed",
+)
 
 
 @dataclass

@@ -201,3 +201,43 @@ def test_each_committed_full_execution_is_clean_and_matches_its_results(chapter,
 
     assert numbers and sum(appears(v) for v in numbers) >= min(3, len(numbers))
     assert path.stat().st_size < 3_000_000, f"{path} is {path.stat().st_size / 1e6:.1f} MB (aim: ≤ 3 MB)"
+
+
+CHAPTERS = ["00_data", "01_kmeans_cifar", "02_dec_mnist", "03_l2_autoencoder", "04_dcca_sensors"]
+
+
+def _caption(cell) -> str:
+    return str(cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption", ""))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_figure_cell_of_a_chapter_has_a_caption_and_alt_text(chapter, book_layout):
+    import re
+
+    nb = nbformat.read(str(book_layout.notebook(chapter)), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        makes = len(re.findall(r"^\s*fig\w* = ", cell.source, re.M)) + ("plt.show()" in cell.source)
+        if makes:
+            assert _caption(cell), f"{chapter}, cell {cell.get('id')}: a figure without a caption"
+            assert cell.metadata["mystnb"].get("image", {}).get("alt"), f"{chapter}, cell {cell.get('id')}: no alt text"
+            assert len(re.findall(r"^\s*fig\w* = ", cell.source, re.M)) <= 1, (
+                f"{chapter}, cell {cell.get('id')}: one figure per cell, or each gets the same caption"
+            )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_figure_on_a_published_page_is_captioned_once(chapter, book_layout):
+    path = full_execution(book_layout, chapter)
+    if path is None:
+        pytest.skip(f"no committed full execution of {chapter} yet")
+    nb = nbformat.read(str(path), as_version=4)
+    if is_stale(book_layout, chapter, provenance(nb)):
+        pytest.skip(f"the committed execution of {chapter} is from older code (the page says so)")
+    for cell in nb.cells:
+        images = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+        if images:
+            assert images == 1 and _caption(cell), (
+                f"{chapter}, cell {cell.get('id')}: {images} images, caption {_caption(cell)!r}"
+            )
