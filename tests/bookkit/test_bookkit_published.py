@@ -241,3 +241,14 @@ def test_every_figure_on_a_published_page_is_captioned_once(chapter, book_layout
             assert images == 1 and _caption(cell), (
                 f"{chapter}, cell {cell.get('id')}: {images} images, caption {_caption(cell)!r}"
             )
+
+
+def test_figure_names_are_unique_across_the_book(book_layout):
+    # the HTML build treats a duplicate label as an error
+    names = [
+        cell.metadata["mystnb"]["figure"]["name"]
+        for chapter in CHAPTERS
+        for cell in nbformat.read(str(book_layout.notebook(chapter)), as_version=4).cells
+        if cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+    ]
+    assert len(names) > 20 and len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
