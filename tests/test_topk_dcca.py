@@ -237,3 +237,15 @@ def test_the_centres_come_from_eval_mode_maps_of_all_windows_after_the_epoch():
     with torch.no_grad():
         train_mode = est.model_.features(torch.from_numpy(X)).numpy()
     assert not np.allclose(train_mode, est.transform(X))
+
+
+@pytest.mark.parametrize("owner", ["dcca_core.training.dcca", "dcca_core.training.topk_dcca"])
+def test_dcca_checkpoints_are_keyed_by_every_module_of_kmeans(owner):
+    # both DCCA loops start (and DCCA-lin re-runs) KMeans: a change in its seeding or Lloyd kernels
+    # must retrain rather than reuse a checkpoint that began from other centres
+    import importlib
+
+    from dcca_core.cluster import KMEANS_CODE
+
+    code = importlib.import_module(owner).TRAINING_CODE
+    assert set(KMEANS_CODE) <= set(code) and owner in code

@@ -263,4 +263,5 @@ def test_dec_checkpoints_are_keyed_by_every_module_of_kmeans():
     from dcca_core.training.dec import CLUSTERING_CODE
 
     modules = {f"dcca_core.cluster.{m.name}" for m in pkgutil.iter_modules(cluster.__path__)}
-    assert modules and modules <= set(CLUSTERING_CODE)
+    assert modules and modules == set(cluster.KMEANS_CODE)
+    assert modules <= set(CLUSTERING_CODE)

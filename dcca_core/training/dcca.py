@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from ..checkpoints import Checkpointer, array_fingerprint
-from ..cluster import KMeans
+from ..cluster import KMEANS_CODE, KMeans
 from ..models.dcca import (
     ANOMALY_RULES,
     Conv1dAutoencoder,
@@ -142,13 +142,9 @@ class DCCAConfig:
             )
 
 
-# The modules whose source trains DCCA: their fingerprint is part of each checkpoint key.
-TRAINING_CODE = (
-    "dcca_core.models.dcca",
-    "dcca_core.training.dcca",
-    "dcca_core.training.loop",
-    "dcca_core.cluster.kmeans",
-)
+# The modules whose source trains DCCA: their fingerprint is part of each checkpoint key (KMeans
+# starts the centres and runs inside stage 1, so all of its modules count).
+TRAINING_CODE = ("dcca_core.models.dcca", "dcca_core.training.dcca", "dcca_core.training.loop", *KMEANS_CODE)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer
+from ..cluster import KMEANS_CODE
 from ..models.dec import DEC, kl_divergence, target_distribution
 from ..utils import Timer, batched, dec_block_seed, get_device, progress_bar
 from .loop import check_training_data, encode, make_optimizer
@@ -28,17 +29,8 @@ from .sdae import PRETRAIN_CODE
 __all__ = ["DECConfig", "DECHistory", "dec_step", "fit_dec", "predict_proba", "DECClusterer", "CLUSTERING_CODE"]
 
 # The modules whose source trains a DEC/IDEC model from a pretrained autoencoder (checkpoint keys):
-# KMeans is four modules since its split (estimator, seeding, Lloyd kernels, the process group its
-# sums go through, a no-op on one process); each can move DEC's start.
-CLUSTERING_CODE = (
-    *PRETRAIN_CODE,
-    "dcca_core.training.dec",
-    "dcca_core.models.dec",
-    "dcca_core.cluster.kmeans",
-    "dcca_core.cluster._seeding",
-    "dcca_core.cluster._kernels",
-    "dcca_core.cluster._distributed",
-)
+# every module of KMeans, since each can move DEC's start.
+CLUSTERING_CODE = (*PRETRAIN_CODE, "dcca_core.training.dec", "dcca_core.models.dec", *KMEANS_CODE)
 
 
 @dataclass

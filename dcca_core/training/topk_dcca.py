@@ -33,6 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from ..checkpoints import Checkpointer, array_fingerprint
+from ..cluster import KMEANS_CODE
 from ..models.dcca import check_windows
 from ..models.topk_dcca import (
     MapsConvAutoencoder,
@@ -53,7 +54,7 @@ OPTIMIZERS = ("sgd", "adam")
 _PHASE = 3  # epoch_seed phase of this loop (DCCA-lin's joint stages use 1 and 2)
 
 # The modules whose source trains Top-K DCCA: their fingerprint is part of each checkpoint key.
-TRAINING_CODE = ("dcca_core.models.topk_dcca", "dcca_core.training.topk_dcca", "dcca_core.cluster.kmeans")
+TRAINING_CODE = ("dcca_core.models.topk_dcca", "dcca_core.models.dcca", "dcca_core.training.topk_dcca", *KMEANS_CODE)
 
 
 @dataclass
