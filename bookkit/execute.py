@@ -384,6 +384,54 @@ class _Heartbeat:
                 self.log(f"    {message}")
 
 
+def checkout_changes(root: Path) -> list[str] | None:
+    """The tracked files with uncommitted changes under `root` (git status), or None where `root` is not
+    a git checkout. A kept full run names the commit it ran (results' git_commit), so it needs none."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return [line[3:] for line in out.stdout.splitlines() if line.strip()]
+
+
+def require_clean_checkout(layout: BookLayout) -> None:
+    """Refuse to start a run for results/full/ in a checkout with uncommitted changes (or none at all):
+    the kept record would name "<commit>+dirty", a state nobody can check out again."""
+    changed = checkout_changes(layout.root)
+    if changed is None:
+        raise ValueError(
+            f"--keep-full-results needs a git checkout (the kept run names its commit); {layout.root} is not one"
+        )
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise ValueError(
+            "--keep-full-results needs a clean checkout, so the kept run names a commit anyone can check out; "
+            f"commit or stash the changes first ({shown})"
+        )
+
+
+def _require_clean_record(results: Path) -> None:
+    """The run's own record must name a clean commit before it is kept (results/full/ is left as it was)."""
+    import re
+
+    commit = str(read_results(results).get("git_commit", ""))
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise ValueError(
+            f"{results} was written at git commit {commit!r}, not a clean commit: results/full/ keeps only runs "
+            "that name one; commit the changes and run the chapter again (results/full/ was not changed)"
+        )
+
+
 def execute_chapter(
     layout: BookLayout,
     chapter: str,
@@ -496,6 +544,7 @@ def execute_chapter(
     if keep_full_results:
         from .published import keep_full_execution
 
+        _require_clean_record(results)
         keep = layout.full_results_file(chapter)
         if not keep.exists() or keep.read_bytes() != results.read_bytes():
             atomic_write_text(keep, results.read_text(encoding="utf-8"))
@@ -563,6 +612,8 @@ def execute_book(
         resolve_parameters(layout, name, profile, overrides)
     if keep_full_results and (profile != "full" or overrides):
         raise ValueError("--keep-full-results only applies to the full profile without -p overrides")
+    if keep_full_results:
+        require_clean_checkout(layout)  # before hours of training, not after
     runs: list[ChapterRun] = []
     total = time.perf_counter()
     for i, name in enumerate(selected, 1):

@@ -190,6 +190,46 @@ def test_keep_full_results_only_for_the_full_profile(tiny_book):
         execute_chapter(layout, "00_a", "smoke", keep_full_results=True, log=None)
 
 
+def _git(root, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=root, check=True, capture_output=True
+    )
+
+
+def test_a_kept_full_run_needs_a_clean_git_checkout_before_anything_runs(tiny_book):
+    from bookkit.execute import checkout_changes
+
+    layout = tiny_book()
+    assert checkout_changes(layout.root) is None
+    with pytest.raises(ValueError, match="needs a git checkout"):
+        execute_book(layout, "full", keep_full_results=True, log=None)
+    _git(layout.root, "init", "-q")
+    _git(layout.root, "add", "-A")
+    _git(layout.root, "commit", "-qm", "tiny book")
+    assert checkout_changes(layout.root) == []
+    (layout.root / "notes.txt").write_text("untracked files do not count\n")
+    assert checkout_changes(layout.root) == []
+    (layout.root / "lib" / "core.py").write_text("VALUE = 2\n")
+    assert checkout_changes(layout.root) == ["lib/core.py"]
+    with pytest.raises(ValueError, match=r"clean checkout.*lib/core\.py"):
+        execute_book(layout, "full", keep_full_results=True, log=None)
+    assert not layout.build_dir.exists() and not (layout.results_dir / "full").exists()
+
+
+@pytest.mark.parametrize("commit", ["0" * 40 + "+dirty", "unknown", ""])
+def test_a_record_that_names_no_clean_commit_is_not_kept(tmp_path, commit):
+    from bookkit.execute import _require_clean_record
+
+    results = tmp_path / "00_a.json"
+    results.write_text(json.dumps({"chapter": "00_a", "profile": "full", "metrics": {}, "git_commit": commit}))
+    with pytest.raises(ValueError, match="not a clean commit"):
+        _require_clean_record(results)
+    results.write_text(json.dumps({"chapter": "00_a", "profile": "full", "metrics": {}, "git_commit": "a" * 40}))
+    _require_clean_record(results)
+
+
 def test_unknown_chapter_is_an_error_listing_the_chapters(tiny_book):
     layout = tiny_book()
     with pytest.raises(ValueError, match=r"no chapter '02_dec'.*00_a"):
