@@ -162,6 +162,10 @@ def test_skab_tables_and_metrics(skab_run):
         "skab_kernels_clustering_acc",
         "skab_kernels_reconstruction_f1",
     } <= set(metrics)
+    assert metrics["skab_test_anomalous_pct"] == pytest.approx(100 * skab_run.y_test.mean())
+    # flagging every point has recall 1 and precision p, the anomalous share: F1 = 2p / (1 + p)
+    f1 = metrics["skab_flag_all_f1"]
+    assert metrics["skab_test_anomalous_pct"] == pytest.approx(100 * f1 / (2 - f1))
     assert result.showcase is skab_run
     assert set(result.roc_inputs()) == {SCORE_NAMES[m] for m in ("dcca", "ae_kmeans", "ae_recon", "iforest", "pca_t2q")}
 

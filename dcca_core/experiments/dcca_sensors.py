@@ -574,6 +574,8 @@ class SkabResult:
             key = g.split()[0]
             out[f"skab_kernels_{key}_acc"], out[f"skab_kernels_{key}_f1"] = row["accuracy"], row["F1"]
         out["skab_n_runs"] = len(self.runs)
+        # the share of anomalous points in the test parts: what a "larger cluster is normal" rule meets
+        out["skab_test_anomalous_pct"] = 100.0 * float(np.concatenate([r.y_test for r in self.runs]).mean())
         return out
 
     @property
@@ -699,7 +701,7 @@ SPREAD_SUFFIXES = (
 
 # Figures of the methods no seed changes (PCA's T² and Q, SKAB's T²+Q, DPCA, flagging every point):
 # every seed computes the same value, so tables call them deterministic, not "± 0 over n seeds".
-DETERMINISTIC_PREFIXES = ("skab_pca_", "skab_t2q_", "skab_flag_all_", "tep_pca_", "tep_dpca_")
+DETERMINISTIC_PREFIXES = ("skab_pca_", "skab_t2q_", "skab_flag_all_", "skab_test_", "tep_pca_", "tep_dpca_")
 
 
 def deterministic_metrics(metrics: dict[str, float]) -> dict[str, list[int]]:
