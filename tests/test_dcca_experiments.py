@@ -398,6 +398,9 @@ def test_findings_are_written_from_the_record():
     m["tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_high"] = 0.01
     assert "cannot tell them apart" in findings(m, n_seeds=5)
     assert findings({}, n_seeds=1) == ""
+    smoothed = {**m, "skab_mon_ae_rec_mean_f1": 0.65, "skab_mon_ae_rec_mean_far": 9.0}  # the shared policy's variant
+    assert best_causal_skab(smoothed) == ("mon_ae_rec_mean", 0.65, 9.0)
+    assert "one-class monitor conv AE, α = 0 (normal rows only), reconstruction, trailing mean" in findings(smoothed, 5)
 
 
 def test_the_published_figures_are_read_off_the_leaderboards_and_match_the_committed_run():

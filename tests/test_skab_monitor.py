@@ -28,9 +28,19 @@ def test_every_scored_point_gets_every_monitor(skab, result):
     for key, y, i in zip(result.keys, result.y_test, range(2), strict=True):
         frame = skab.experiments[key]
         np.testing.assert_array_equal(y, frame["anomaly"].to_numpy()[400:])
-        for name in sm.SKAB_MONITORS:
+        for name in result.labels:
             v = result.scores[name][i]
             assert v.shape == y.shape and np.isfinite(v).all() and (v >= 0).all(), name
+
+
+def test_smoothed_monitors_are_the_trailing_mean_of_the_scaled_statistic(result):
+    n = result.setup.smoothing
+    assert set(result.scores) == set(sm.monitor_labels(n)) and len(result.scores) == 2 * len(sm.SKAB_MONITORS)
+    for name in sm.SKAB_MONITORS:
+        for raw, mean in zip(result.scores[name], result.scores[f"{name}_mean"], strict=True):
+            expected = np.lib.stride_tricks.sliding_window_view(raw, n).mean(axis=1)  # means of scored rows only
+            np.testing.assert_allclose(mean[n - 1 :], expected, rtol=1e-5, err_msg=name)  # float32 statistics
+            assert not np.allclose(mean, raw), name  # it is a different alarm, not a copy
 
 
 def test_limits_come_from_held_out_normal_rows_and_the_scored_part_is_never_seen(skab):
@@ -41,19 +51,22 @@ def test_limits_come_from_held_out_normal_rows_and_the_scored_part_is_never_seen
     wrecked = frame.copy()
     wrecked.loc[wrecked.index[-40:], skab.channels] += 1e3  # the end of the scored part
     b, _ = sm.monitor_run(wrecked, skab.channels, setup, TINY, seed=0, device="cpu")
-    for name in sm.SKAB_MONITORS:
+    assert set(a) == set(sm.monitor_labels(setup.smoothing))
+    for name in a:
         np.testing.assert_allclose(a[name][:-40], b[name][:-40], rtol=1e-5, err_msg=name)  # causal, nothing refitted
-        assert (b[name][-25:] > 1.0).all(), name  # the wrecked windows are alarms
+        assert (b[name][-25:] > 1.0).all(), name  # the wrecked windows are alarms, smoothed or not
 
 
 def test_tables_and_metrics(result):
     assert result.fit_seconds > 0  # two networks per run, their training time kept
     table = result.table()
-    assert list(table.index) == list(sm.SKAB_MONITORS.values())
+    assert list(table.index) == list(result.labels.values())
+    assert table.index[3] == f"{sm.SKAB_MONITORS['ae_rec']}, mean of {result.setup.smoothing}"
     assert table["F1"].between(0, 1).all() and table["FAR %"].between(0, 100).all()
     assert table["AUC"].between(0, 1).all()
     m = result.metrics()
-    assert {f"skab_mon_{n}_{k}" for n in sm.SKAB_MONITORS for k in ("f1", "far", "mar", "auc")} == set(m)
+    names = [*sm.SKAB_MONITORS, *(f"{n}_mean" for n in sm.SKAB_MONITORS)]
+    assert {f"skab_mon_{n}_{k}" for n in names for k in ("f1", "far", "mar", "auc")} == set(m)
 
 
 def test_bad_setups_are_named():
@@ -61,3 +74,6 @@ def test_bad_setups_are_named():
         sm.SkabMonitorSetup(window=16, fit_rows=400)
     with pytest.raises(ValueError, match="quantile"):
         sm.SkabMonitorSetup(quantile=0.2)
+    for bad in (1, 101):  # a mean of one is the raw alarm; more than the held-out rows reaches into fitting
+        with pytest.raises(ValueError, match="smoothing must lie in 2..100"):
+            sm.SkabMonitorSetup(window=16, smoothing=bad)

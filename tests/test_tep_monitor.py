@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dcca_core.experiments.tep_monitor import FAULT_START, MONITORS, MonitorSetup, run_tep_monitors
+from dcca_core.experiments.tep_monitor import FAULT_START, MONITORS, MonitorSetup, monitor_labels, run_tep_monitors
 
 
 def _plant(seed=0, n_test=400):
@@ -43,6 +43,18 @@ def test_monitors_find_the_shift_not_the_null_fault_at_the_stated_false_alarm_ra
     m = result.metrics()
     assert m["tep_dpca_fdr_at_far5"] == pytest.approx(result.at_far("dpca")["fdr_mean"])
     assert result.per_fault().shape == (2, 4)
+
+
+def test_table_names_follow_the_setup():
+    assert MONITORS["dpca_mean"] == "DPCA T²+Q (2 lags), mean of 10"  # the defaults
+    result = run_tep_monitors(_plant(), MonitorSetup(faults=[1], pca_components=3, lags=1, smoothing=5))
+    assert result.labels == monitor_labels(result.setup)
+    assert list(result.table().index) == [
+        "PCA T²+Q",
+        "PCA T²+Q, mean of 5",
+        "DPCA T²+Q (1 lag)",
+        "DPCA T²+Q (1 lag), mean of 5",
+    ]
 
 
 def test_every_statistic_is_causal():

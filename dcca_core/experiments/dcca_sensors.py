@@ -1042,12 +1042,17 @@ SKAB_CAUSAL = (
     "mon_ae_rec",
     "mon_dcca_rec",
     "mon_dcca_latent",
+    "mon_ae_rec_mean",
+    "mon_dcca_rec_mean",
+    "mon_dcca_latent_mean",
 )
 
 
 def _skab_name(method: str) -> str:
     if method.startswith("mon_"):
-        return f"the one-class monitor {SKAB_MONITORS[method[4:]]}"
+        base = method[4:].removesuffix("_mean")
+        smoothed = ", trailing mean" if method.endswith("_mean") else ""
+        return f"the one-class monitor {SKAB_MONITORS[base]}{smoothed}"
     return METHOD_NAMES[method]
 
 

@@ -40,17 +40,12 @@ __all__ = [
     "per_fault_fdr",
     "best_fdr_difference",
     "MONITORS",
+    "monitor_labels",
     "setup_dict",
 ]
 
 HARD_FAULTS = (3, 9, 15)
 FAULT_START = 160  # Braatz test runs: the fault is introduced after sample 160
-MONITORS = {
-    "pca": "PCA T²+Q",
-    "pca_mean": "PCA T²+Q, mean of 10",
-    "dpca": "DPCA T²+Q (2 lags)",
-    "dpca_mean": "DPCA T²+Q (2 lags), mean of 10",
-}
 
 
 @dataclass
@@ -70,6 +65,20 @@ class MonitorSetup:
             raise ValueError(
                 f"need lags ≥ 1, smoothing ≥ 2, confirm ≥ 1; got {self.lags}, {self.smoothing}, {self.confirm}"
             )
+
+
+def monitor_labels(setup: MonitorSetup) -> dict[str, str]:
+    """The classical monitors' names in tables, with the set-up's lags and trailing-mean length."""
+    dpca = f"DPCA T²+Q ({setup.lags} lag{'' if setup.lags == 1 else 's'})"
+    return {
+        "pca": "PCA T²+Q",
+        "pca_mean": f"PCA T²+Q, mean of {setup.smoothing}",
+        "dpca": dpca,
+        "dpca_mean": f"{dpca}, mean of {setup.smoothing}",
+    }
+
+
+MONITORS = monitor_labels(MonitorSetup())  # the classical monitors under the default set-up
 
 
 @dataclass
@@ -169,7 +178,8 @@ def run_tep_monitors(data: Any, setup: MonitorSetup) -> MonitorResult:
         "dpca": dyn,
         "dpca_mean": {r: _smoothed(s, setup.smoothing) for r, s in dyn.items()},
     }
-    return MonitorResult(setup, faults, scores, {"pca": pca.n_components_, "dpca": dpca.n_components_})
+    n_components = {"pca": pca.n_components_, "dpca": dpca.n_components_}
+    return MonitorResult(setup, faults, scores, n_components, labels=monitor_labels(setup))
 
 
 def _smoothed(stat: np.ndarray, n: int) -> np.ndarray:
