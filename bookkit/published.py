@@ -23,6 +23,7 @@ from typing import Any
 import nbformat
 
 from .layout import BookLayout
+from .notebooks import resolve_parameters
 
 __all__ = [
     "METADATA_KEY",
@@ -165,8 +166,8 @@ def full_execution(layout: BookLayout, chapter: str) -> Path | None:
 
 
 def is_stale(layout: BookLayout, chapter: str, stamp: dict[str, Any]) -> list[str]:
-    """What changed since the committed execution: "the chapter's library code", "the chapter's notebook"
-    (empty: fresh). A stamp from before code fingerprints (no `code_fingerprint`) is judged by the
+    """What changed since the committed execution: "the chapter's library code", "the chapter's notebook",
+    "the chapter's full-profile parameters" (empty: fresh). A stamp from before code fingerprints (no `code_fingerprint`) is judged by the
     whole library's fingerprint."""
     changed = []
     if "code_fingerprint" in stamp:
@@ -176,7 +177,19 @@ def is_stale(layout: BookLayout, chapter: str, stamp: dict[str, Any]) -> list[st
         changed.append("the library")
     if stamp.get("notebook_fingerprint") != notebook_fingerprint(layout, chapter):
         changed.append("the chapter's notebook")
+    if "parameters" in stamp and stamp["parameters"] != _full_parameters(layout, chapter):
+        changed.append("the chapter's full-profile parameters")
     return changed
+
+
+def _full_parameters(layout: BookLayout, chapter: str) -> dict[str, Any] | None:
+    """What papermill would inject into a full run now, as a stamp stores it (None: no valid settings),
+    so that editing book/params/full/<chapter>.yaml marks the committed run stale (comments do not)."""
+    try:
+        parameters = resolve_parameters(layout, chapter, "full")
+    except (FileNotFoundError, ValueError):
+        return None
+    return dict(json.loads(json.dumps(parameters, default=str)))
 
 
 def _duration(seconds: float | None) -> str:

@@ -141,6 +141,18 @@ def test_a_kept_full_execution_is_stamped_and_goes_stale_when_its_code_changes(t
     assert METADATA_KEY in nbformat.read(str(path), as_version=4).metadata
 
 
+def test_a_kept_full_execution_goes_stale_when_its_full_parameters_change(tiny_book):
+    layout = tiny_book()
+    stamp = provenance(nbformat.read(str(_commit_full_run(layout)), as_version=4))
+    params = layout.params_file("full", "00_a")
+    params.write_text("# a comment changes nothing a run sees\nn: 5\n")
+    assert is_stale(layout, "00_a", stamp) == []
+    params.write_text("n: 6\n")
+    assert is_stale(layout, "00_a", stamp) == ["the chapter's full-profile parameters"]
+    params.write_text("n: 5\nunknown: 1\n")  # settings the notebook would refuse: not the run's either
+    assert is_stale(layout, "00_a", stamp) == ["the chapter's full-profile parameters"]
+
+
 def test_a_stamp_from_before_code_fingerprints_is_judged_by_the_whole_library(tiny_book):
     layout = tiny_book()
     (layout.root / "lib" / "other.py").write_text("OTHER = 1\n")
