@@ -12,16 +12,13 @@ seed) in `studies/results/ch4_topk_reference.json`.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
+from study_record import RESULTS, record_run
 
-from dcca_core.results import atomic_write_text
-from dcca_core.utils import library_versions, machine_info
-
-OUT = Path(__file__).resolve().parent / "results" / "ch4_topk_reference.json"
+OUT = RESULTS / "ch4_topk_reference.json"
 
 
 def main() -> None:
@@ -57,17 +54,12 @@ def main() -> None:
     started = time.perf_counter()
     result = run_tep_reference(load_tep(), ReferenceSetup(model=cfg), seed=args.seed, device=args.device)
     print(reference_table(result).round(3).to_string())
-    entry = {
-        "settings": vars(args) | {"out": None},
-        "metrics": result.metrics(),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "versions": library_versions(),
-        "machine": machine_info(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    data = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {"runs": []}
-    data["runs"] = [r for r in data["runs"] if r["settings"] != entry["settings"]] + [entry]
-    atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
+    entry = record_run(
+        args.out,
+        vars(args) | {"out": None},
+        metrics=result.metrics(),
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
     print(
         f"fit {result.model.fit_seconds_ / 60:.1f} min; wall {entry['wall_seconds'] / 60:.1f} min; entry in {args.out}"
     )

@@ -102,3 +102,20 @@ def test_chapter3_queue_lists_every_model_of_the_full_profile():
     assert all(j[3] == ",".join(map(str, full["one_class_digits"])) for j in one_class)
     clean = sorted(int(d) for j in jobs if j.startswith("anomaly clean") for d in j.split()[3].split(","))
     assert clean == full["clean_digits"]
+
+
+def test_a_study_run_replaces_its_earlier_entry_and_keeps_the_others(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(STUDIES))
+    from study_record import record_run
+
+    out = tmp_path / "study.json"
+    record_run(out, {"seed": 0, "path": Path("x")}, acc=0.5)
+    record_run(out, {"seed": 1, "path": Path("x")}, acc=0.6)
+    entry = record_run(out, {"seed": 0, "path": Path("x")}, acc=0.7)  # the same settings as the first run
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["settings"]["seed"], r["acc"]) for r in runs] == [(1, 0.6), (0, 0.7)]
+    assert entry["acc"] == 0.7 and {"versions", "machine", "date"} <= set(runs[1])
+    out.write_text('{"rows": []}')
+    with pytest.raises(ValueError, match="not a study results file"):
+        record_run(out, {"seed": 0}, acc=0.1)
+    assert out.read_text() == '{"rows": []}'  # nothing lost
