@@ -366,6 +366,7 @@ def test_skab_nab_table_scores_every_method_on_the_changepoint_task(skab, skab_r
 
 
 def test_findings_are_written_from_the_record():
+    RUN = {"smoothing": 7, "contamination": 0.05}  # the run's settings the text names
     from dcca_core.experiments.dcca_sensors import best_causal_skab, findings
 
     m = {
@@ -384,23 +385,26 @@ def test_findings_are_written_from_the_record():
         "skab_kernels_clustering_acc": 0.76, "skab_kernels_all_acc": 0.78, "skab_kernels_reconstruction_acc": 0.79,
         "tep_kernels_clustering_acc": 0.750, "tep_kernels_all_acc": 0.749, "tep_kernels_reconstruction_acc": 0.748,
     }  # fmt: skip
-    text = findings(m, n_seeds=5)
+    text = findings(m, n_seeds=5, **RUN)
     assert "majority class of 0.955" in text and "better kernels than a random set" in text
     assert "Not even the kernel chosen with the labels gets above the majority class" in text
     assert "DPCA with smoothing stays ahead" in text and "-0.080 to -0.020" in text
+    assert "DPCA + a 7-sample mean 0.790" in text
     assert "over 5 seeds" in text and "short of the target" in text
     assert best_causal_skab(m) == ("mon_ae_rec", 0.6, 10.0)  # the quiet detector with the highest F1
     assert "one-class monitor conv AE" in text
     assert "SKAB: clustering kernels 0.760, all 0.780, reconstruction 0.790 (the claim does not hold)" in text
     assert "TEP: clustering kernels 0.750, all 0.749, reconstruction 0.748 (level)" in text
     above = {**m, "tep_topk_fault_active_oracle_acc": 0.85}  # one label set beaten: no blanket statement
-    assert "Not even" not in findings(above, n_seeds=5)
+    assert "Not even" not in findings(above, n_seeds=5, **RUN)
     m["tep_best_dcca_minus_dpca_mean_fdr_at_far5_ci_high"] = 0.01
-    assert "cannot tell them apart" in findings(m, n_seeds=5)
-    assert findings({}, n_seeds=1) == ""
+    assert "cannot tell them apart" in findings(m, n_seeds=5, **RUN)
+    assert findings({}, n_seeds=1, **RUN) == ""
     smoothed = {**m, "skab_mon_ae_rec_mean_f1": 0.65, "skab_mon_ae_rec_mean_far": 9.0}  # the shared policy's variant
     assert best_causal_skab(smoothed) == ("mon_ae_rec_mean", 0.65, 9.0)
-    assert "one-class monitor conv AE, α = 0 (normal rows only), reconstruction, trailing mean" in findings(smoothed, 5)
+    assert "one-class monitor conv AE, α = 0 (normal rows only), reconstruction, trailing mean" in findings(
+        smoothed, 5, **RUN
+    )
 
 
 def test_the_published_figures_are_read_off_the_leaderboards_and_match_the_committed_run():
