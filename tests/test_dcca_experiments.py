@@ -87,13 +87,29 @@ def test_pointwise_detectors_use_the_training_rows_only(skab):
     X = frame[skab.channels].to_numpy()
     setup = SkabSetup(dcca=TINY)
     ref, test = X[:400], X[400:]
-    d1, _ = pointwise_detectors(ref, test, setup)
+    d1, _, limits = pointwise_detectors(ref, test, setup)
     changed = test.copy()
     changed[-50:] += 1e3  # wreck the end of the test part
-    d2, _ = pointwise_detectors(ref, changed, setup)
+    d2, _, _ = pointwise_detectors(ref, changed, setup)
     for m in d1:  # decisions on the untouched test rows do not move
         np.testing.assert_array_equal(d1[m][:-50], d2[m][:-50], err_msg=m)
         assert d2[m][-50:].all(), m
+    _, scores, _ = pointwise_detectors(ref, test, setup)
+    for m in ("iforest", "pca_t2", "pca_q", "pca_t2q"):  # each decision is its score over the limit returned
+        np.testing.assert_array_equal(d1[m], (scores[m] > limits[m]).astype(int), err_msg=m)
+
+
+def test_skab_smoothed_detectors_are_the_trailing_mean_of_score_over_limit(skab_run):
+    from dcca_core.experiments.dcca_sensors import SKAB_SMOOTHED
+
+    n = SkabSetup(dcca=TINY).smoothing
+    for m in SKAB_SMOOTHED:
+        raw, mean = skab_run.scores[m], skab_run.scores[f"{m}_mean"]
+        ratio = np.lib.stride_tricks.sliding_window_view(raw, n).mean(axis=1) / mean[n - 1 :]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6, err_msg=m)  # a mean of score / one limit
+        np.testing.assert_array_equal(skab_run.decisions[f"{m}_mean"], (mean > 1.0).astype(float), err_msg=m)
+    with pytest.raises(ValueError, match="smoothing must be an integer ≥ 2"):
+        SkabSetup(dcca=TINY, smoothing=1)
 
 
 def test_skab_controls_are_the_replica_and_a_transductive_k2(skab, skab_run):

@@ -22,6 +22,9 @@ eigenvalue defects); ``t2q_fixed``, the same detector with those defects correct
 Conv-AE (`SkabConvAE`, trained on the training rows by SKAB's recipe) three times: with the
 leaderboard's point rule (``conv_ae_skab``, which looks 58 points ahead), and causally with the
 window ending at the point (``conv_ae_causal``) or 59 such windows in a row (``conv_ae_causal_59``).
+The causal score detectors ``ae_recon``, ``iforest`` and ``pca_t2q`` also appear under the set-up B
+monitors' post-processing policy (``<method>_mean``, `SKAB_SMOOTHED`): the trailing mean of the last
+`SkabSetup.smoothing` scores over their limit, an alarm when it exceeds 1.
 
 Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
 decision is causal (all but ``conv_ae_skab``'s, which is SKAB's own and says so); points before the
@@ -62,7 +65,7 @@ from ..anomaly.detection_metrics import (
     pooled_f1,
     skab_scores,
 )
-from ..anomaly.monitoring import detection_delay
+from ..anomaly.monitoring import detection_delay, trailing_mean
 from ..anomaly.nab import nab_scores
 from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_conv_ae import SkabConvAE
@@ -121,7 +124,17 @@ __all__ = [
 # SKAB's Conv-AE (`SkabConvAE`): the leaderboard's rule, then two causal rules: name → persistence (None: SKAB's)
 SKAB_CONV_AE = {"conv_ae_skab": None, "conv_ae_causal": 1, "conv_ae_causal_59": 59}
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
-SKAB_METHODS = ("dcca", "raw_kmeans", *METHODS[1:], "t2q_skab", "t2q_fixed", *SKAB_CONV_AE)
+# SKAB's causal score detectors under the monitors' post-processing policy (`skab_monitor`, `tep_monitor`)
+SKAB_SMOOTHED = ("ae_recon", "iforest", "pca_t2q")
+SKAB_METHODS = (
+    "dcca",
+    "raw_kmeans",
+    *METHODS[1:],
+    *(f"{m}_mean" for m in SKAB_SMOOTHED),
+    "t2q_skab",
+    "t2q_fixed",
+    *SKAB_CONV_AE,
+)
 METHOD_NAMES = {
     "dcca": "DCCA-lin (cluster)",
     "raw_kmeans": "k = 2 on the raw points (transductive control)",
@@ -132,6 +145,10 @@ METHOD_NAMES = {
     "pca_t2": "PCA T²",
     "pca_q": "PCA Q",
     "pca_t2q": "PCA T²+Q",
+    **{
+        f"{m}_mean": f"{n}, trailing mean"
+        for m, n in (("ae_recon", "AE reconstruction"), ("iforest", "Isolation Forest"), ("pca_t2q", "PCA T²+Q"))
+    },
     "t2q_skab": "T²+Q, SKAB's code (replica)",
     "t2q_fixed": "T²+Q, SKAB's code corrected",
     "conv_ae_skab": "Conv-AE, SKAB's code (replica; its rule looks 58 points ahead)",
@@ -147,6 +164,7 @@ SCORE_NAMES = {
     "pca_t2": "PCA T²",
     "pca_q": "PCA Q",
     "pca_t2q": "PCA max(T²/limit, Q/limit)",
+    **{f"{m}_mean": f"{m}: trailing mean of score / limit" for m in ("ae_recon", "iforest", "pca_t2q")},
     "raw_kmeans": "k = 2 on raw points: distance to the normal centre",
     "t2q_skab": "T²+Q (SKAB's code): max of the medians over their limits",
     "t2q_fixed": "T²+Q (corrected): max of the medians over their limits",
@@ -269,6 +287,12 @@ class SkabSetup(SensorSetup):
 
     train_rows: int = 400
     experiments: Sequence[str] | None = None  # None → all 34 runs
+    smoothing: int = 10  # the `_mean` variants: trailing mean of this many scores over their limit
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.smoothing, (int, np.integer)) or self.smoothing < 2:
+            raise ValueError(f"smoothing must be an integer ≥ 2, got {self.smoothing!r}")
 
 
 @dataclass
@@ -299,13 +323,13 @@ def _quantile_limit(reference_scores: np.ndarray, q: float) -> float:
 
 def dcca_family(
     model: DCCA, X_eval: np.ndarray, X_reference: np.ndarray, quantile: float, seed: int = 0
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Window decisions and scores of DCCA and of its two autoencoder baselines on `X_eval`.
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+    """Window decisions, scores and score limits of DCCA and of its two autoencoder baselines on `X_eval`.
 
     Limits come from `X_reference` (windows assumed normal); the AE + KMeans baseline clusters the
     codes the pretrained autoencoder gave DCCA's training windows, exactly as DCCA's initialisation.
     """
-    decisions, scores = {}, {}
+    decisions, scores, limits = {}, {}, {}
     decisions["dcca"] = model.predict(X_eval)
     scores["dcca"] = model.score_samples(X_eval)
     decisions["dcca_score"] = (scores["dcca"] > _quantile_limit(model.score_samples(X_reference), quantile)).astype(int)
@@ -318,27 +342,30 @@ def dcca_family(
     decisions["ae_kmeans"] = (np.asarray(km.predict(codes)) != normal).astype(int)
     scores["ae_kmeans"] = np.linalg.norm(codes - centers[normal], axis=1)
     err = model.reconstruction_error(X_eval, pretrained=True)
-    limit = _quantile_limit(model.reconstruction_error(X_reference, pretrained=True), quantile)
-    decisions["ae_recon"], scores["ae_recon"] = (err > limit).astype(int), err
-    return decisions, scores
+    limits["ae_recon"] = _quantile_limit(model.reconstruction_error(X_reference, pretrained=True), quantile)
+    decisions["ae_recon"], scores["ae_recon"] = (err > limits["ae_recon"]).astype(int), err
+    return decisions, scores, limits
 
 
 def pointwise_detectors(
     X_reference: np.ndarray, X_eval: np.ndarray, setup: SensorSetup, seed: int = 0
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Isolation Forest and PCA T²/Q fitted on reference rows (scaled), applied to every row of X_eval."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+    """Isolation Forest and PCA T²/Q fitted on reference rows (scaled), applied to every row of X_eval:
+    decisions, scores and the limit each score is held against."""
     decisions, scores = {}, {}
     forest = IsolationForest(n_estimators=setup.iforest_trees, random_state=seed).fit(X_reference)
     ref = -forest.score_samples(X_reference)
     scores["iforest"] = -forest.score_samples(X_eval)
-    decisions["iforest"] = (scores["iforest"] > _quantile_limit(ref, setup.threshold_quantile)).astype(int)
+    limits = {"iforest": _quantile_limit(ref, setup.threshold_quantile)}
+    decisions["iforest"] = (scores["iforest"] > limits["iforest"]).astype(int)
     pca = PCAMonitor(n_components=setup.pca_components, alpha=setup.pca_alpha).fit(X_reference)
     t2, q = pca.t2(X_eval), pca.q(X_eval)
     decisions["pca_t2"], scores["pca_t2"] = (t2 > pca.t2_limit_).astype(int), t2
     decisions["pca_q"], scores["pca_q"] = (q > pca.q_limit_).astype(int), q
     decisions["pca_t2q"] = (decisions["pca_t2"] | decisions["pca_q"]).astype(int)
     scores["pca_t2q"] = np.maximum(t2 / pca.t2_limit_, q / pca.q_limit_)
-    return decisions, scores
+    limits |= {"pca_t2": pca.t2_limit_, "pca_q": pca.q_limit_, "pca_t2q": 1.0}
+    return decisions, scores, limits
 
 
 def skab_controls(
@@ -466,13 +493,16 @@ def run_skab_experiment(
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name).fit(
         fit_w, X_pretrain=train_w, X_reference=train_w
     )
-    win_dec, win_score = dcca_family(model, windows, train_w, setup.threshold_quantile, seed)
+    win_dec, win_score, limits = dcca_family(model, windows, train_w, setup.threshold_quantile, seed)
     test = slice(n_train, None)
     decisions = {m: windows_to_points(v, len(scaled), L)[test] for m, v in win_dec.items()}
     scores = {m: windows_to_points(v, len(scaled), L)[test] for m, v in win_score.items()}
-    pt_dec, pt_score = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
+    pt_dec, pt_score, pt_limits = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
     decisions.update({m: v.astype(float) for m, v in pt_dec.items()})
     scores.update(pt_score)
+    for m in SKAB_SMOOTHED:  # the post-processing policy of the monitors: trailing mean of score / limit
+        scores[f"{m}_mean"] = trailing_mean(scores[m] / float({**limits, **pt_limits}[m]), setup.smoothing)
+        decisions[f"{m}_mean"] = (scores[f"{m}_mean"] > 1.0).astype(float)
     ctl_dec, ctl_score = skab_controls(frame[list(channels)], scaled, n_train, seed)
     decisions.update(ctl_dec)
     scores.update(ctl_score)
@@ -893,7 +923,7 @@ def run_tep(
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(
         fit_w, X_reference=ref_w
     )
-    win_dec, win_score = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
+    win_dec, win_score, _ = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
     used = np.concatenate(test_rows)
     run_of, active = data.test_run[used], data.test_fault_active[used].astype(int)
     offsets = np.cumsum([0] + [len(r) for r in test_rows])
@@ -908,7 +938,9 @@ def run_tep(
 
     decisions = {m: to_points(v) for m, v in win_dec.items()}
     scores = {m: to_points(v) for m, v in win_score.items()}
-    pt_dec, pt_score = pointwise_detectors(scaler.transform(normal_rows), scaler.transform(test_X[used]), setup, seed)
+    pt_dec, pt_score, _ = pointwise_detectors(
+        scaler.transform(normal_rows), scaler.transform(test_X[used]), setup, seed
+    )
     # the point-wise detectors are scored on the same points as the windowed ones
     undecided = np.isnan(decisions["dcca"])
     for m in pt_dec:
@@ -1039,6 +1071,9 @@ SKAB_CAUSAL = (
     "t2q_fixed",
     "conv_ae_causal",
     "conv_ae_causal_59",
+    "ae_recon_mean",
+    "iforest_mean",
+    "pca_t2q_mean",
     "mon_ae_rec",
     "mon_dcca_rec",
     "mon_dcca_latent",
