@@ -16,6 +16,8 @@ from dcca_core.experiments.dcca_sensors import (
     METHODS,
     SCORE_NAMES,
     SKAB_METHODS,
+    SMOOTHED,
+    TEP_METHODS,
     SkabResult,
     SkabSetup,
     TepSetup,
@@ -100,10 +102,8 @@ def test_pointwise_detectors_use_the_training_rows_only(skab):
 
 
 def test_skab_smoothed_detectors_are_the_trailing_mean_of_score_over_limit(skab_run):
-    from dcca_core.experiments.dcca_sensors import SKAB_SMOOTHED
-
     n = SkabSetup(dcca=TINY).smoothing
-    for m in SKAB_SMOOTHED:
+    for m in SMOOTHED:
         raw, mean = skab_run.scores[m], skab_run.scores[f"{m}_mean"]
         ratio = np.lib.stride_tricks.sliding_window_view(raw, n).mean(axis=1) / mean[n - 1 :]
         np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6, err_msg=m)  # a mean of score / one limit
@@ -207,7 +207,7 @@ def test_tep_scores_the_chosen_runs_on_the_same_points(tep_result):
     r = tep_result
     assert sorted(set(r.test_run.tolist())) == [0, 1, 6]
     assert len(r.test_run) == 3 * 960
-    for m in METHODS:
+    for m in TEP_METHODS:
         d = r.decisions[m]
         # the first window-1 points of each run have no decision, for every method alike
         assert np.isnan(d).sum() == 3 * 9, m
@@ -235,6 +235,13 @@ def test_tep_scores_the_chosen_runs_on_the_same_points(tep_result):
         "tep_ae_recon_fdr_at_far5",
         "tep_kernels_all_acc",
     } <= set(metrics)
+    # the policy's variants start afresh in every run: the run's first decided mean is its first ratio
+    for m in SMOOTHED:
+        assert f"tep_{m}_mean_fdr_at_far5" in metrics
+        for start in (9, 969, 1929):
+            assert r.scores[f"{m}_mean"][start] / r.scores[m][start] == pytest.approx(
+                r.scores[f"{m}_mean"][9] / r.scores[m][9]
+            ), m  # a mean of one value: the value over the (same) limit
     fig = plot_detection_rates(r)
     assert len(fig.axes) == 1
     plt.close("all")

@@ -23,7 +23,7 @@ Conv-AE (`SkabConvAE`, trained on the training rows by SKAB's recipe) three time
 leaderboard's point rule (``conv_ae_skab``, which looks 58 points ahead), and causally with the
 window ending at the point (``conv_ae_causal``) or 59 such windows in a row (``conv_ae_causal_59``).
 The causal score detectors ``ae_recon``, ``iforest`` and ``pca_t2q`` also appear under the set-up B
-monitors' post-processing policy (``<method>_mean``, `SKAB_SMOOTHED`): the trailing mean of the last
+monitors' post-processing policy (``<method>_mean``, `SMOOTHED`): the trailing mean of the last
 `SkabSetup.smoothing` scores over their limit, an alarm when it exceeds 1.
 
 Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
@@ -81,6 +81,8 @@ from .skab_monitor import SKAB_MONITORS
 
 __all__ = [
     "METHODS",
+    "TEP_METHODS",
+    "SMOOTHED",
     "SKAB_METHODS",
     "METHOD_NAMES",
     "SCORE_NAMES",
@@ -124,13 +126,15 @@ __all__ = [
 # SKAB's Conv-AE (`SkabConvAE`): the leaderboard's rule, then two causal rules: name → persistence (None: SKAB's)
 SKAB_CONV_AE = {"conv_ae_skab": None, "conv_ae_causal": 1, "conv_ae_causal_59": 59}
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
-# SKAB's causal score detectors under the monitors' post-processing policy (`skab_monitor`, `tep_monitor`)
-SKAB_SMOOTHED = ("ae_recon", "iforest", "pca_t2q")
+# the causal score detectors also run under the monitors' post-processing policy (`skab_monitor`,
+# `tep_monitor`): `<method>_mean`, the trailing mean of the last `smoothing` scores over their limit
+SMOOTHED = ("ae_recon", "iforest", "pca_t2q")
+TEP_METHODS = (*METHODS, *(f"{m}_mean" for m in SMOOTHED))
 SKAB_METHODS = (
     "dcca",
     "raw_kmeans",
     *METHODS[1:],
-    *(f"{m}_mean" for m in SKAB_SMOOTHED),
+    *(f"{m}_mean" for m in SMOOTHED),
     "t2q_skab",
     "t2q_fixed",
     *SKAB_CONV_AE,
@@ -270,6 +274,7 @@ class SensorSetup:
     pca_components: float | int = 0.85
     pca_alpha: float = 0.99
     iforest_trees: int = 100
+    smoothing: int = 10  # the `_mean` variants: trailing mean of this many scores over their limit
     dcca: DCCAConfig = field(default_factory=DCCAConfig)
 
     def __post_init__(self) -> None:
@@ -279,6 +284,8 @@ class SensorSetup:
             raise ValueError(f"threshold_quantile must lie in (0.5, 1), got {self.threshold_quantile}")
         if self.window < 4 or self.train_stride < 1:
             raise ValueError(f"need window ≥ 4 and train_stride ≥ 1, got {self.window}, {self.train_stride}")
+        if not isinstance(self.smoothing, (int, np.integer)) or self.smoothing < 2:
+            raise ValueError(f"smoothing must be an integer ≥ 2, got {self.smoothing!r}")
 
 
 @dataclass
@@ -287,12 +294,6 @@ class SkabSetup(SensorSetup):
 
     train_rows: int = 400
     experiments: Sequence[str] | None = None  # None → all 34 runs
-    smoothing: int = 10  # the `_mean` variants: trailing mean of this many scores over their limit
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not isinstance(self.smoothing, (int, np.integer)) or self.smoothing < 2:
-            raise ValueError(f"smoothing must be an integer ≥ 2, got {self.smoothing!r}")
 
 
 @dataclass
@@ -500,7 +501,7 @@ def run_skab_experiment(
     pt_dec, pt_score, pt_limits = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
     decisions.update({m: v.astype(float) for m, v in pt_dec.items()})
     scores.update(pt_score)
-    for m in SKAB_SMOOTHED:  # the post-processing policy of the monitors: trailing mean of score / limit
+    for m in SMOOTHED:  # the post-processing policy of the monitors: trailing mean of score / limit
         scores[f"{m}_mean"] = trailing_mean(scores[m] / float({**limits, **pt_limits}[m]), setup.smoothing)
         decisions[f"{m}_mean"] = (scores[f"{m}_mean"] > 1.0).astype(float)
     ctl_dec, ctl_score = skab_controls(frame[list(channels)], scaled, n_train, seed)
@@ -773,7 +774,7 @@ class TepResult:
         return pd.DataFrame(
             {
                 METHOD_NAMES[m]: detection_rates(self.decisions[m], self.test_run, self.fault_active, self.faults)
-                for m in METHODS
+                for m in TEP_METHODS
             }
         )
 
@@ -807,7 +808,7 @@ class TepResult:
         easy = [f for f in self.faults if f not in HARD_TEP_FAULTS]
         y = self.fault_active
         pre_fault = (self.test_run > 0) & (self.fault_active == 0)
-        for m in METHODS:
+        for m in TEP_METHODS:
             fdr = detection_rates(self.decisions[m], self.test_run, self.fault_active, self.faults)
             fdr5, far5 = self._at_far(m)
             rows[METHOD_NAMES[m]] = {
@@ -848,7 +849,7 @@ class TepResult:
         out: dict[str, float] = {}
         table = self.table()
         op = f"{self.setup.far_operating_point:.0%}"
-        for m in METHODS:
+        for m in TEP_METHODS:
             row = table.loc[METHOD_NAMES[m]]
             out[f"tep_{m}_fdr"] = row["FDR mean"]
             out[f"tep_{m}_fdr_wo_3_9_15"] = row["FDR mean w/o 3,9,15"]
@@ -923,7 +924,7 @@ def run_tep(
     model = DCCA(setup.dcca, seed=seed, device=device, checkpoint_name=name, progress=progress).fit(
         fit_w, X_reference=ref_w
     )
-    win_dec, win_score, _ = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
+    win_dec, win_score, limits = dcca_family(model, test_w, ref_w, setup.threshold_quantile, seed)
     used = np.concatenate(test_rows)
     run_of, active = data.test_run[used], data.test_fault_active[used].astype(int)
     offsets = np.cumsum([0] + [len(r) for r in test_rows])
@@ -938,7 +939,7 @@ def run_tep(
 
     decisions = {m: to_points(v) for m, v in win_dec.items()}
     scores = {m: to_points(v) for m, v in win_score.items()}
-    pt_dec, pt_score, _ = pointwise_detectors(
+    pt_dec, pt_score, pt_limits = pointwise_detectors(
         scaler.transform(normal_rows), scaler.transform(test_X[used]), setup, seed
     )
     # the point-wise detectors are scored on the same points as the windowed ones
@@ -946,6 +947,14 @@ def run_tep(
     for m in pt_dec:
         decisions[m] = np.where(undecided, np.nan, pt_dec[m].astype(float))
         scores[m] = np.where(undecided, np.nan, pt_score[m])
+    limits |= pt_limits
+    for m in SMOOTHED:  # the monitors' policy, each test run on its own (its decided points, in time order)
+        ratio, mean = scores[m] / limits[m], np.full(len(used), np.nan)
+        for r in np.unique(run_of):
+            rows = np.flatnonzero((run_of == r) & ~undecided)
+            mean[rows] = trailing_mean(ratio[rows], setup.smoothing)
+        scores[f"{m}_mean"] = mean
+        decisions[f"{m}_mean"] = np.where(undecided, np.nan, (mean > 1.0).astype(float))
     window_y = np.concatenate(
         [window_labels(active[offsets[i] : offsets[i + 1]], L, 1, "last") for i in range(len(test_rows))]
     )
