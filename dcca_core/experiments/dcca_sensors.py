@@ -22,9 +22,10 @@ eigenvalue defects); ``t2q_fixed``, the same detector with those defects correct
 Conv-AE (`SkabConvAE`, trained on the training rows by SKAB's recipe) three times: with the
 leaderboard's point rule (``conv_ae_skab``, which looks 58 points ahead), and causally with the
 window ending at the point (``conv_ae_causal``) or 59 such windows in a row (``conv_ae_causal_59``).
-The causal score detectors ``ae_recon``, ``iforest`` and ``pca_t2q`` also appear under the set-up B
-monitors' post-processing policy (``<method>_mean``, `SMOOTHED`): the trailing mean of the last
-`SkabSetup.smoothing` scores over their limit, an alarm when it exceeds 1.
+The score detectors with a limit, ``dcca_score``, ``ae_recon``, ``iforest`` and ``pca_t2q``, also
+appear under the set-up B monitors' post-processing policy (``<method>_mean``, `SMOOTHED`): the
+trailing mean of the last `SensorSetup.smoothing` scores over their limit, an alarm when it exceeds 1
+(on SKAB ``dcca_score_mean`` is as transductive as DCCA-lin itself).
 
 Window → point rule: a point takes the decision (and score) of the window that ends at it, so every
 decision is causal (all but ``conv_ae_skab``'s, which is SKAB's own and says so); points before the
@@ -126,9 +127,9 @@ __all__ = [
 # SKAB's Conv-AE (`SkabConvAE`): the leaderboard's rule, then two causal rules: name → persistence (None: SKAB's)
 SKAB_CONV_AE = {"conv_ae_skab": None, "conv_ae_causal": 1, "conv_ae_causal_59": 59}
 METHODS = ("dcca", "dcca_score", "ae_kmeans", "ae_recon", "iforest", "pca_t2", "pca_q", "pca_t2q")
-# the causal score detectors also run under the monitors' post-processing policy (`skab_monitor`,
+# the score detectors with a limit also run under the monitors' post-processing policy (`skab_monitor`,
 # `tep_monitor`): `<method>_mean`, the trailing mean of the last `smoothing` scores over their limit
-SMOOTHED = ("ae_recon", "iforest", "pca_t2q")
+SMOOTHED = ("dcca_score", "ae_recon", "iforest", "pca_t2q")
 TEP_METHODS = (*METHODS, *(f"{m}_mean" for m in SMOOTHED))
 SKAB_METHODS = (
     "dcca",
@@ -151,7 +152,12 @@ METHOD_NAMES = {
     "pca_t2q": "PCA T²+Q",
     **{
         f"{m}_mean": f"{n}, trailing mean"
-        for m, n in (("ae_recon", "AE reconstruction"), ("iforest", "Isolation Forest"), ("pca_t2q", "PCA T²+Q"))
+        for m, n in (
+            ("dcca_score", "DCCA-lin (distance)"),
+            ("ae_recon", "AE reconstruction"),
+            ("iforest", "Isolation Forest"),
+            ("pca_t2q", "PCA T²+Q"),
+        )
     },
     "t2q_skab": "T²+Q, SKAB's code (replica)",
     "t2q_fixed": "T²+Q, SKAB's code corrected",
@@ -168,7 +174,7 @@ SCORE_NAMES = {
     "pca_t2": "PCA T²",
     "pca_q": "PCA Q",
     "pca_t2q": "PCA max(T²/limit, Q/limit)",
-    **{f"{m}_mean": f"{m}: trailing mean of score / limit" for m in ("ae_recon", "iforest", "pca_t2q")},
+    **{f"{m}_mean": f"{m}: trailing mean of score / limit" for m in SMOOTHED},
     "raw_kmeans": "k = 2 on raw points: distance to the normal centre",
     "t2q_skab": "T²+Q (SKAB's code): max of the medians over their limits",
     "t2q_fixed": "T²+Q (corrected): max of the medians over their limits",
@@ -333,7 +339,8 @@ def dcca_family(
     decisions, scores, limits = {}, {}, {}
     decisions["dcca"] = model.predict(X_eval)
     scores["dcca"] = model.score_samples(X_eval)
-    decisions["dcca_score"] = (scores["dcca"] > _quantile_limit(model.score_samples(X_reference), quantile)).astype(int)
+    limits["dcca_score"] = _quantile_limit(model.score_samples(X_reference), quantile)
+    decisions["dcca_score"] = (scores["dcca"] > limits["dcca_score"]).astype(int)
     scores["dcca_score"] = scores["dcca"]
     km = KMeans(n_clusters=2, n_init=model.config.kmeans_n_init, random_state=seed, device=model.device)
     km.fit(model.pretrain_codes_)
