@@ -45,3 +45,11 @@ def test_detection_delay_counts_from_the_start_and_can_ask_for_confirmation():
     assert detection_delay(np.array([0.0, np.nan, 1.0]), 0) == 2  # no decision is no alarm
     with pytest.raises(ValueError, match="start"):
         detection_delay(flags, 10)
+
+
+def test_decided_trailing_mean_keeps_the_undecided_start_and_averages_the_rest():
+    from dcca_core.anomaly.monitoring import decided_trailing_mean
+
+    out = decided_trailing_mean([np.nan, np.nan, 1.0, 3.0, 5.0], 2)
+    assert np.isnan(out[:2]).all()
+    np.testing.assert_allclose(out[2:], [1.0, 2.0, 4.0])

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["lag_matrix", "trailing_mean", "limit_at_far", "detection_delay"]
+__all__ = ["lag_matrix", "trailing_mean", "decided_trailing_mean", "limit_at_far", "detection_delay"]
 
 
 def lag_matrix(X: Any, lags: int) -> np.ndarray:
@@ -42,6 +42,14 @@ def trailing_mean(score: Any, n: int) -> np.ndarray:
     t = np.arange(1, len(s) + 1)
     lo = np.maximum(t - n, 0)
     return (csum[t] - csum[lo]) / (t - lo)
+
+
+def decided_trailing_mean(stat: Any, n: int) -> np.ndarray:
+    """`trailing_mean` of a run's statistic after its undecided (NaN) first samples, which stay NaN
+    (a windowed or lagged statistic has none until its first window is full)."""
+    s = np.asarray(stat, dtype=np.float64)
+    start = int(np.isnan(s).sum())
+    return np.concatenate([s[:start], trailing_mean(s[start:], n)])
 
 
 def limit_at_far(normal_scores: Any, far: float) -> float:

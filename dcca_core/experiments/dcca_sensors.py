@@ -66,7 +66,7 @@ from ..anomaly.detection_metrics import (
     pooled_f1,
     skab_scores,
 )
-from ..anomaly.monitoring import detection_delay, trailing_mean
+from ..anomaly.monitoring import decided_trailing_mean, detection_delay, trailing_mean
 from ..anomaly.nab import nab_scores
 from ..anomaly.pca_monitor import PCAMonitor
 from ..anomaly.skab_conv_ae import SkabConvAE
@@ -508,8 +508,9 @@ def run_skab_experiment(
     pt_dec, pt_score, pt_limits = pointwise_detectors(scaled[:n_train], scaled[n_train:], setup, seed)
     decisions.update({m: v.astype(float) for m, v in pt_dec.items()})
     scores.update(pt_score)
+    limits |= pt_limits
     for m in SMOOTHED:  # the post-processing policy of the monitors: trailing mean of score / limit
-        scores[f"{m}_mean"] = trailing_mean(scores[m] / float({**limits, **pt_limits}[m]), setup.smoothing)
+        scores[f"{m}_mean"] = trailing_mean(scores[m] / limits[m], setup.smoothing)
         decisions[f"{m}_mean"] = (scores[f"{m}_mean"] > 1.0).astype(float)
     ctl_dec, ctl_score = skab_controls(frame[list(channels)], scaled, n_train, seed)
     decisions.update(ctl_dec)
@@ -956,10 +957,9 @@ def run_tep(
         scores[m] = np.where(undecided, np.nan, pt_score[m])
     limits |= pt_limits
     for m in SMOOTHED:  # the monitors' policy, each test run on its own (its decided points, in time order)
-        ratio, mean = scores[m] / limits[m], np.full(len(used), np.nan)
+        ratio, mean = scores[m] / limits[m], np.empty(len(used))
         for r in np.unique(run_of):
-            rows = np.flatnonzero((run_of == r) & ~undecided)
-            mean[rows] = trailing_mean(ratio[rows], setup.smoothing)
+            mean[run_of == r] = decided_trailing_mean(ratio[run_of == r], setup.smoothing)
         scores[f"{m}_mean"] = mean
         decisions[f"{m}_mean"] = np.where(undecided, np.nan, (mean > 1.0).astype(float))
     window_y = np.concatenate(

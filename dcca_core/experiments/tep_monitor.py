@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..anomaly.monitoring import detection_delay, lag_matrix, limit_at_far, trailing_mean
+from ..anomaly.monitoring import decided_trailing_mean, detection_delay, lag_matrix, limit_at_far
 from ..anomaly.pca_monitor import PCAMonitor
 from ..preprocess import ChannelScaler, sliding_windows
 from ..stats import Interval, unit_bootstrap
@@ -174,18 +174,12 @@ def run_tep_monitors(data: Any, setup: MonitorSetup) -> MonitorResult:
     dyn = _per_run(data.test_X, data.test_run, keep, dynamic)
     scores = {
         "pca": raw,
-        "pca_mean": {r: _smoothed(s, setup.smoothing) for r, s in raw.items()},
+        "pca_mean": {r: decided_trailing_mean(s, setup.smoothing) for r, s in raw.items()},
         "dpca": dyn,
-        "dpca_mean": {r: _smoothed(s, setup.smoothing) for r, s in dyn.items()},
+        "dpca_mean": {r: decided_trailing_mean(s, setup.smoothing) for r, s in dyn.items()},
     }
     n_components = {"pca": pca.n_components_, "dpca": dpca.n_components_}
     return MonitorResult(setup, faults, scores, n_components, labels=monitor_labels(setup))
-
-
-def _smoothed(stat: np.ndarray, n: int) -> np.ndarray:
-    """Trailing mean of a statistic after its undecided (NaN) first samples."""
-    start = int(np.isnan(stat).sum())
-    return np.concatenate([stat[:start], trailing_mean(stat[start:], n)])
 
 
 def add_deep_monitors(
@@ -226,7 +220,7 @@ def add_deep_monitors(
         stats = {r: np.concatenate([pad, model.reconstruction_error(w) / limit]) for r, w in test_w.items()}
         result.scores[f"{key}_rec"] = stats
         result.labels[f"{key}_rec"] = label
-        result.scores[f"{key}_rec_mean"] = {r: _smoothed(v, setup.smoothing) for r, v in stats.items()}
+        result.scores[f"{key}_rec_mean"] = {r: decided_trailing_mean(v, setup.smoothing) for r, v in stats.items()}
         result.labels[f"{key}_rec_mean"] = f"{label}, mean of {setup.smoothing}"
     dcca = models["dcca"]
     latent = PCAMonitor(setup.pca_components, setup.alpha).fit(dcca.transform(normal_w).reshape(len(normal_w), -1))
@@ -236,7 +230,7 @@ def add_deep_monitors(
     }
     result.scores["dcca_latent"] = stats
     result.labels["dcca_latent"] = "Top-K DCCA (normal data), latent T²+Q"
-    result.scores["dcca_latent_mean"] = {r: _smoothed(v, setup.smoothing) for r, v in stats.items()}
+    result.scores["dcca_latent_mean"] = {r: decided_trailing_mean(v, setup.smoothing) for r, v in stats.items()}
     result.labels["dcca_latent_mean"] = f"Top-K DCCA (normal data), latent T²+Q, mean of {setup.smoothing}"
     return models
 
