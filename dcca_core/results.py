@@ -12,7 +12,9 @@ import math
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,15 @@ import numpy as np
 from .paths import checkout_root, repo_root, writable_dir
 from .utils import library_versions, machine_info
 
-__all__ = ["repo_root", "results_dir", "write_results", "read_results", "atomic_write_text"]
+__all__ = [
+    "repo_root",
+    "results_dir",
+    "ChapterRun",
+    "write_results",
+    "read_results",
+    "read_study",
+    "atomic_write_text",
+]
 
 
 def results_dir() -> Path:
@@ -80,6 +90,52 @@ def atomic_write_text(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@dataclass
+class ChapterRun:
+    """One execution of a chapter: its profile, seed, device and parameters, and when it started.
+
+    Made in a chapter's set-up cell; the chapter's record helper (e.g. `cifar_kmeans.record_results`)
+    hands it the numbers at the end, and `write` stores them with the wall and CPU time since `started`.
+    """
+
+    chapter: str
+    profile: str
+    seed: int
+    device: str
+    params: dict[str, Any]
+    started: float = field(default_factory=time.perf_counter)
+    cpu_started: float = field(default_factory=time.process_time)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of this process since the run started (all threads)."""
+        return time.process_time() - self.cpu_started
+
+    def write(
+        self,
+        metrics: dict[str, Any],
+        *,
+        published: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        metric_seeds: dict[str, Sequence[int]] | None = None,
+        out_dir: str | Path | None = None,
+    ) -> Path:
+        """`write_results` for this run: results/<chapter>.json with the wall time since `started`."""
+        return write_results(
+            self.chapter,
+            metrics,
+            self.params,
+            seed=self.seed,
+            profile=self.profile,
+            device=self.device,
+            wall_time_s=time.perf_counter() - self.started,
+            published=published,
+            extra=extra,
+            metric_seeds=metric_seeds,
+            out_dir=out_dir,
+        )
 
 
 def write_results(
@@ -179,3 +235,31 @@ def read_results(path: str | Path) -> dict[str, Any]:
             f"results file {path} is not a complete results record: {', '.join(wrong)}; re-run the chapter"
         )
     return record
+
+
+def read_study(study: str, root: str | Path | None = None, **settings: Any) -> dict[str, Any]:
+    """The one run of `studies/results/<study>.json` whose settings include `settings` (e.g. part="seeds").
+
+    Studies are scripts beside the library (`studies/<study>.py`) whose committed results some chapter
+    text quotes; a missing file, no matching run or more than one is a clear error naming the script.
+    `root` is the checkout (default: the one `dcca_core` is imported from).
+    """
+    base = Path(root) if root is not None else checkout_root()
+    if base is None:
+        raise FileNotFoundError(f"study {study!r}: dcca_core is not imported from a checkout, so there is no studies/")
+    path = base / "studies" / "results" / f"{study}.json"
+    run_it = f"run `python studies/{study}.py` to produce it"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"study results {path} do not exist; {run_it}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"study results {path} are not valid JSON ({exc}); {run_it}") from None
+    runs = data.get("runs") if isinstance(data, dict) else None
+    if not isinstance(runs, list):
+        raise ValueError(f"{path} is not a study results file (expected an object with a 'runs' list); {run_it}")
+    matching = [r for r in runs if all(r.get("settings", {}).get(k) == v for k, v in settings.items())]
+    if len(matching) != 1:
+        found = "no run" if not matching else f"{len(matching)} runs"
+        raise ValueError(f"{path} holds {found} with settings {settings}; {run_it}")
+    return matching[0]

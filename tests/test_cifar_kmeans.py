@@ -128,3 +128,26 @@ def test_the_study_figures_have_one_home_that_the_committed_run_carries():
     code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     for entry in PUBLISHED.values():  # no study figure typed again in the chapter's code
         assert repr(entry["value"]) not in code, entry
+
+
+def test_exercise_findings_come_from_the_committed_study_and_hang_together():
+    from dcca_core.experiments.cifar_kmeans import exercise_findings
+
+    found = exercise_findings()
+    for metric in ("silhouette", "dunn_classic"):
+        assert 0.0 < found[f"ex_seeds_{metric}_min"] <= found[f"ex_seeds_{metric}_max"] < 0.2
+    for tag in ("0", "1e5", "1e4", "001"):
+        loss, mse, penalty = (found[f"ex_l1_{tag}_{k}"] for k in ("loss", "mse", "l1_penalty"))
+        assert loss == pytest.approx(mse + penalty, rel=1e-5)
+    assert found["ex_l1_0_l1_penalty"] == 0.0 and found["ex_l1_0_mse"] < found["ex_l1_1e4_mse"]
+    # λ = 0.01 switches the code off: the decoder can do no better than the mean training image
+    assert found["ex_l1_001_zero_share"] == 1.0
+    assert found["ex_l1_001_mse"] == pytest.approx(found["ex_train_pixel_variance"], rel=0.02)
+    assert found["ex_contrast_standardised_eta2"] < found["ex_contrast_pixels_eta2"]
+
+
+def test_exercise_findings_name_the_study_when_its_file_is_missing(tmp_path):
+    from dcca_core.experiments.cifar_kmeans import exercise_findings
+
+    with pytest.raises(FileNotFoundError, match="studies/ch1_exercises.py"):
+        exercise_findings(root=tmp_path)

@@ -1,9 +1,10 @@
 import json
+import time
 
 import numpy as np
 import pytest
 
-from dcca_core.results import atomic_write_text, read_results, write_results
+from dcca_core.results import ChapterRun, atomic_write_text, read_results, read_study, write_results
 
 
 def test_write_results_records_provenance(tmp_path):
@@ -97,3 +98,41 @@ def test_a_structurally_wrong_results_file_is_a_clear_error(tmp_path, content, p
     path.write_text(content)
     with pytest.raises(ValueError, match=f"results file {path}.*{problem}"):
         read_results(path)
+
+
+def _study_file(root, runs):
+    path = root / "studies" / "results" / "demo_study.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"runs": runs}))
+    return path
+
+
+def test_read_study_picks_the_run_whose_settings_match(tmp_path):
+    _study_file(tmp_path, [{"settings": {"part": "a", "n": 1}, "x": 1}, {"settings": {"part": "b", "n": 1}, "x": 2}])
+    assert read_study("demo_study", root=tmp_path, part="b")["x"] == 2
+    assert read_study("demo_study", root=tmp_path, part="a", n=1)["x"] == 1
+
+
+@pytest.mark.parametrize(("settings", "message"), [({"n": 1}, "holds 2 runs"), ({"part": "c"}, "holds no run")])
+def test_read_study_refuses_an_ambiguous_or_missing_run_and_names_the_script(tmp_path, settings, message):
+    _study_file(tmp_path, [{"settings": {"part": "a", "n": 1}}, {"settings": {"part": "b", "n": 1}}])
+    with pytest.raises(ValueError, match=f"{message}.*python studies/demo_study.py"):
+        read_study("demo_study", root=tmp_path, **settings)
+
+
+def test_read_study_names_the_script_for_a_missing_or_broken_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python studies/demo_study.py"):
+        read_study("demo_study", root=tmp_path)
+    _study_file(tmp_path, []).write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_study("demo_study", root=tmp_path)
+
+
+def test_a_chapter_run_writes_its_settings_and_the_time_since_it_started(tmp_path):
+    run = ChapterRun("99_demo", "smoke", 3, "cpu", {"epochs": 2}, started=time.perf_counter() - 5.0)
+    record = read_results(
+        run.write({"acc": 0.5}, published={"acc": {"value": 0.6, "source": "paper"}}, out_dir=tmp_path)
+    )
+    assert record["chapter"] == "99_demo" and record["seed"] == 3 and record["params"] == {"epochs": 2}
+    assert 5.0 <= record["wall_time_s"] < 60.0
+    assert record["published"]["acc"]["value"] == 0.6

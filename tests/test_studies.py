@@ -119,3 +119,11 @@ def test_a_study_run_replaces_its_earlier_entry_and_keeps_the_others(tmp_path, m
     with pytest.raises(ValueError, match="not a study results file"):
         record_run(out, {"seed": 0}, acc=0.1)
     assert out.read_text() == '{"rows": []}'  # nothing lost
+
+
+def test_chapter1_exercise_study_describes_its_parts():
+    done = subprocess.run(
+        [sys.executable, str(STUDIES / "ch1_exercises.py"), "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "l1_weight" in done.stdout and "contrast" in done.stdout

@@ -9,6 +9,8 @@ training (checkpointed by config), the elbow sweep, and the chapter-specific fig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from ..checkpoints import Checkpointer, array_fingerprint
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, dunn_index, nmi, silhouette_score
 from ..models.sparse_conv_ae import SparseConvAE, SparseConvAEConfig, sparse_ae_loss
+from ..results import ChapterRun, read_study
 from ..training import TrainHistory, check_training_data, fit_autoencoder
 from ..utils import Timer, batched, get_device, keep_torch_threads, set_seed
 
@@ -40,6 +43,8 @@ __all__ = [
     "plot_ae_panels",
     "plot_elbow",
     "plot_cluster_brightness",
+    "record_results",
+    "exercise_findings",
 ]
 
 # The one home of the course study's figures (chapter 1's comparisons, claims table and scoreboard).
@@ -401,3 +406,76 @@ def plot_cluster_brightness(
     axes[0].set_ylabel("mean grey level of the image")
     fig.tight_layout()
     return fig
+
+
+def record_results(
+    run: ChapterRun,
+    *,
+    pixels: tuple[KMeans, pd.DataFrame, dict[str, float]],
+    codes: tuple[KMeans, pd.DataFrame, dict[str, float]],
+    ae: AETrainingResult,
+    spaces: pd.DataFrame,
+    elbow: dict[str, pd.DataFrame],
+    brightness_eta2: pd.Series,
+) -> tuple[Path, dict[str, Any]]:
+    """Write chapter 1's results record; returns its path and the metrics.
+
+    `pixels` and `codes` are each (our fitted KMeans, its `kmeans_vs_sklearn` table, its
+    `cluster_quality`); `spaces` is `feature_space_table`'s table; `brightness_eta2` the η² series of
+    the brightness section, indexed as the chapter labels it.
+    """
+    (km_pixels, parity_pixels, q_pixels), (km_codes, parity_codes, q_codes) = pixels, codes
+    metrics: dict[str, Any] = {
+        **{f"pixels_{name}": value for name, value in q_pixels.items()},
+        "pixels_inertia": float(km_pixels.inertia_),
+        "pixels_sklearn_inertia": float(parity_pixels.loc["scikit-learn", "inertia"]),
+        "pixels_sklearn_silhouette": float(parity_pixels.loc["scikit-learn", "silhouette"]),
+        "pixels_ours_vs_sklearn_ari": float(parity_pixels.loc["dcca_core", "ARI vs other"]),
+        "pixels_kmeans_seconds": float(parity_pixels.loc["dcca_core", "seconds"]),
+        "pixels_sklearn_seconds": float(parity_pixels.loc["scikit-learn", "seconds"]),
+        **{f"ae_final_{name}": ae.final[name] for name in ("loss", "mse", "l1_penalty")},
+        **{f"codes_{name}": value for name, value in q_codes.items()},
+        "codes_inertia": float(km_codes.inertia_),
+        "codes_sklearn_inertia": float(parity_codes.loc["scikit-learn", "inertia"]),
+        "codes_ours_vs_sklearn_ari": float(parity_codes.loc["dcca_core", "ARI vs other"]),
+    }
+    for prefix, row in (("rgb", "RGB pixels"), ("l2codes", "AE codes, l2-normalised")):
+        metrics[f"{prefix}_acc"] = float(spaces.loc[row, "acc"])
+        metrics[f"{prefix}_nmi"] = float(spaces.loc[row, "nmi"])
+    metrics["brightness_eta2_pixel_clusters"] = float(brightness_eta2["KMeans on grey pixels"])
+    metrics["brightness_eta2_classes"] = float(brightness_eta2["the 10 true classes"])
+    extra = {
+        "feature_spaces": spaces.reset_index().to_dict(orient="records"),
+        "elbow": {name: curve.to_dict(orient="list") for name, curve in elbow.items()},
+        "ae_epoch_logs": ae.history.logs,
+        "ae_from_checkpoint": ae.from_checkpoint,
+    }
+    return run.write(metrics, published=PUBLISHED, extra=extra), metrics
+
+
+def exercise_findings(root: str | Path | None = None) -> dict[str, float]:
+    """The numbers the exercise solutions quote, from the study `studies/ch1_exercises.py` (full data).
+
+    Seed sweep: the range of the silhouette and the classic Dunn index over seeds and n_init; the L1
+    weight: final MSE/penalty/loss per λ, the zero-code share at 0.01 and the training images' mean
+    per-pixel variance (what a decoder ignoring its input reaches); contrast: η² and accuracy before
+    and after per-image standardisation.
+    """
+    seeds = read_study("ch1_exercises", root, part="seeds")["runs"]
+    out = {
+        f"ex_seeds_{metric}_{end}": float(fn(r[metric] for r in seeds))
+        for metric in ("silhouette", "dunn_classic")
+        for end, fn in (("min", min), ("max", max))
+    }
+    l1 = read_study("ch1_exercises", root, part="l1_weight")
+    by_weight = {r["l1_weight"]: r for r in l1["runs"]}
+    for weight, tag in ((0.0, "0"), (1e-5, "1e5"), (1e-4, "1e4"), (1e-2, "001")):
+        for key in ("mse", "l1_penalty", "loss"):
+            out[f"ex_l1_{tag}_{key}"] = float(by_weight[weight][key])
+    out["ex_l1_001_zero_share"] = float(by_weight[1e-2]["zero_code_share"])
+    out["ex_train_pixel_variance"] = float(l1["train_pixel_variance"])
+    contrast = read_study("ch1_exercises", root, part="contrast")
+    for name in ("pixels", "standardised"):
+        out[f"ex_contrast_{name}_eta2"] = float(contrast[name]["brightness_eta2"])
+        out[f"ex_contrast_{name}_acc"] = float(contrast[name]["acc"])
+    return out
