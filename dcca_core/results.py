@@ -97,7 +97,7 @@ class ChapterRun:
     """One execution of a chapter: its profile, seed, device and parameters, and when it started.
 
     Made in a chapter's set-up cell; the chapter's record helper (e.g. `cifar_kmeans.record_results`)
-    hands it the numbers at the end, and `write` stores them with the wall and CPU time since `started`.
+    hands it the numbers at the end, and `write` stores them with the wall time since `started`.
     """
 
     chapter: str
@@ -106,12 +106,6 @@ class ChapterRun:
     device: str
     params: dict[str, Any]
     started: float = field(default_factory=time.perf_counter)
-    cpu_started: float = field(default_factory=time.process_time)
-
-    @property
-    def cpu_seconds(self) -> float:
-        """CPU time of this process since the run started (all threads)."""
-        return time.process_time() - self.cpu_started
 
     def write(
         self,
@@ -206,16 +200,24 @@ _RECORD_FIELDS = {"chapter": str, "profile": str, "metrics": dict}  # required
 _OPTIONAL_FIELDS = {"published": dict, "params": dict, "extra": dict, "metric_seeds": dict}
 
 
+def _read_json(path: Path, missing: str, what: str, remedy: str) -> Any:
+    """The JSON in `path`; a missing file raises FileNotFoundError(`missing`), unreadable JSON a
+    ValueError naming `what`, the path, the parser's message and the `remedy`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(missing) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {path} is not valid JSON ({exc}); {remedy}") from None
+
+
 def read_results(path: str | Path) -> dict[str, Any]:
     """Read a results file; a missing file, invalid JSON, or a record without chapter, profile and
     metrics (or with published/params/extra of the wrong type) is a clear error."""
     path = Path(path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"results file {path} does not exist; run the chapter first") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"results file {path} is not valid JSON ({exc}); re-run the chapter") from None
+    record = _read_json(
+        path, f"results file {path} does not exist; run the chapter first", "results file", "re-run the chapter"
+    )
     if not isinstance(record, dict):
         raise ValueError(
             f"results file {path} holds a JSON {type(record).__name__}, not a results record; re-run the chapter"
@@ -249,12 +251,7 @@ def read_study(study: str, root: str | Path | None = None, **settings: Any) -> d
         raise FileNotFoundError(f"study {study!r}: dcca_core is not imported from a checkout, so there is no studies/")
     path = base / "studies" / "results" / f"{study}.json"
     run_it = f"run `python studies/{study}.py` to produce it"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"study results {path} do not exist; {run_it}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"study results {path} are not valid JSON ({exc}); {run_it}") from None
+    data = _read_json(path, f"study results {path} do not exist; {run_it}", "study results", run_it)
     runs = data.get("runs") if isinstance(data, dict) else None
     if not isinstance(runs, list):
         raise ValueError(f"{path} is not a study results file (expected an object with a 'runs' list); {run_it}")

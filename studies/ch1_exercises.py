@@ -53,7 +53,7 @@ def part_seeds(X: np.ndarray, y: np.ndarray) -> None:
     record_run(OUT, {"part": "seeds", "seeds": list(SEEDS), "n_inits": list(N_INITS), "n_test": len(X)}, runs=runs)
 
 
-def part_l1(X_test: np.ndarray, y: np.ndarray, train_imgs: np.ndarray, test_imgs: np.ndarray) -> None:
+def part_l1(y: np.ndarray, train_imgs: np.ndarray, test_imgs: np.ndarray) -> None:
     runs = []
     for weight in L1_WEIGHTS:
         started = time.perf_counter()
@@ -115,7 +115,7 @@ def main() -> None:
         part_contrast(X, y)
     if args.part in ("l1_weight", "all"):
         train_imgs = load_cifar10("train", grayscale=True).images / 255.0
-        part_l1(X, y, train_imgs, test.images / 255.0)
+        part_l1(y, train_imgs, test.images / 255.0)
 
 
 if __name__ == "__main__":
