@@ -328,3 +328,59 @@ def test_clustering_summary_and_findings_come_from_the_numbers():
 def test_findings_of_a_smoke_run_give_no_verdict():
     text = ch3.findings({"acc_cae_l2": 0.3}, n_seeds=1, verdicts=False)
     assert "CAE-$l_2$ 30.0 % (paper 95.1 %: *smoke run, no verdict*)" in text and "not reproduced" not in text
+
+
+def test_record_results_averages_the_seeds_and_names_the_seeds_of_the_rest(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from dcca_core.results import ChapterRun, read_results
+    from dcca_core.training.loop import TrainHistory
+
+    monkeypatch.setenv("DCCA_RESULTS_DIR", str(tmp_path))
+
+    def result(label, acc, epochs=3):
+        norm = label.split("-", 1)[1] if "-" in label else None
+        cfg = ch3.AEConfig(arch="conv" if label.startswith("CAE") else "dense", bottleneck_norm=norm, epochs=epochs)
+        history = TrainHistory(epoch_loss=[0.1] * epochs, seconds=2.5)
+        return SimpleNamespace(config=cfg, acc=acc, nmi=acc / 2, clusters=np.zeros(7, int), history=history)
+
+    def runs(protocol, a, n_test=4):
+        auc = {"cluster_l2": a, "cluster_plain": a - 0.1, "recon_l2": 0.5, "recon_plain": 0.4}
+        return [ch3.AnomalyRun(d, protocol, np.zeros(n_test, bool), {}, auc, train_seconds=1.0) for d in (0, 1)]
+
+    clustering = {
+        0: [result("CAE", 0.8), result("CAE-l2", 0.9), result("CAE-batch", 0.6)],
+        1: [result("CAE", 0.7), result("CAE-l2", 0.95)],
+    }
+    curve = pd.DataFrame({"model": ["CAE-l2", "CAE-l2"], "epoch": [1, 3], "acc": [0.5, 0.9], "nmi": [0.3, 0.45]})
+    run = ChapterRun("03_l2_autoencoder", "smoke", 0, "cpu", params={"n_seeds": 2, "anomaly_k": 9, "one_class_k": 1})
+    path, metrics = ch3.record_results(
+        run,
+        clustering_by_seed=clustering,
+        paper_by_seed={0: runs("paper", 0.9), 1: runs("paper", 0.7)},
+        one_class_by_seed={0: runs("one_class", 0.8), 1: runs("one_class", 0.6)},
+        ablation_run=[0],
+        clean_runs=runs("clean", 0.75),
+        length_curve=curve,
+    )
+    record = read_results(path)
+    assert record["metrics"] == pytest.approx(metrics)
+    assert metrics["acc_cae_l2"] == pytest.approx(0.925) and metrics["acc_cae_l2_std"] == pytest.approx(
+        np.std([0.9, 0.95], ddof=1)
+    )
+    assert metrics["auc_cae_l2_cluster"] == pytest.approx(0.8) and metrics["oneclass_auc_cae_l2_cluster"] == 0.7
+    assert metrics["l2_margin_cae"] == pytest.approx(0.175) and "l2_margin_ae" not in metrics
+    assert metrics["acc_cae_batch"] == 0.6 and "acc_cae_batch_std" not in metrics  # one ablation seed
+    assert metrics["clean_auc_cae_l2_cluster"] == 0.75 and metrics["longest_acc_cae_l2"] == 0.9
+    assert record["metric_seeds"]["acc_cae_batch"] == [0] and record["metric_seeds"]["clean_auc_recon"] == [0]
+    assert "acc_cae" not in record["metric_seeds"]  # every seed's metric
+    extra = record["extra"]
+    assert set(extra["anomaly_per_digit"]) == {"0", "1", "mean"} and set(extra["anomaly_per_digit_by_seed"]) == {
+        "0",
+        "1",
+    }
+    assert extra["n_images"] == {"clustering": 7, "test_scored": 4} and "k=9" in extra["anomaly_protocol"]
+    assert extra["training"]["clustering_seed1"]["CAE-l2"] == {"seconds": 2.5, "reused": False}
+    assert set(record["published"]) <= set(metrics) and "acc_cae_l2" in record["published"]
+    with pytest.raises(ValueError, match="seed 5 has no clustering results"):
+        ch3.record_results(replace(run, seed=5), clustering_by_seed=clustering, paper_by_seed={}, one_class_by_seed={})

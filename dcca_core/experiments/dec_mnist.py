@@ -8,13 +8,16 @@ McConville et al. 2020). The notebook keeps the narrative, the parameters and th
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..checkpoints import Checkpointer
+from ..results import ChapterRun
 from ..training import encode
 from ..training.dec import CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory
 from ..training.sdae import PretrainResult, SDAEConfig, pretrain_sdae
@@ -37,6 +40,7 @@ __all__ = [
     "summarize",
     "metrics_dict",
     "published_table",
+    "record_results",
     "confidence_extremes",
     "plot_pretraining",
     "plot_dec_progress",
@@ -402,6 +406,45 @@ def published_table(
     table = pd.DataFrame(rows).set_index("metric")
     table.columns.name = "ours_std: sd over seeds (ddof=1, see summarize)"
     return table
+
+
+def record_results(
+    run: ChapterRun, runs: list[PipelineRun], fashion_runs: Sequence[PipelineRun] = ()
+) -> tuple[Path, dict[str, float], dict[str, dict[str, Any]]]:
+    """Write chapter 2's results record; returns its path, the metrics and the published figures
+    they stand beside. MNIST metrics are over `runs`' seeds, Fashion-MNIST's (`fashion_` names,
+    paired with the Fashion figures) over its own, which `metric_seeds` records."""
+    metrics = metrics_dict(runs)
+    published = dict(PUBLISHED)
+    if fashion_runs:
+        fashion_metrics = metrics_dict(list(fashion_runs), prefix="fashion_")
+        metrics.update(fashion_metrics)
+        published.update(PUBLISHED_FASHION)
+        metric_seeds = {name: [r.seed for r in fashion_runs] for name in fashion_metrics}
+    else:
+        metric_seeds = {}
+    extra = {
+        "protocol": "fit and evaluated on the same images (all 70,000 in the full profile), as in the paper",
+        "runs": [
+            {
+                "dataset": r.dataset,
+                "seed": r.seed,
+                "metrics": r.metrics,
+                "seconds": r.seconds,
+                "cpu_seconds": r.cpu_seconds,
+                "autoencoder": r.pretrain.checkpoint_key,
+                "autoencoder_reused": r.pretrain.reused,
+                "dec_iterations": r.dec.n_iter_,
+                "dec_converged": r.dec.history_.converged,
+                "idec_iterations": r.idec.n_iter_,
+                "idec_converged": r.idec.history_.converged,
+            }
+            for r in [*runs, *fashion_runs]
+        ],
+        "reference_only": REFERENCE_ONLY,
+    }
+    path = run.write(metrics, published=published, extra=extra, metric_seeds=metric_seeds)
+    return path, metrics, published
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ everything that changes the weights (model, optimiser settings, seed and a finge
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
+from ..results import ChapterRun
 from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
 from ..utils import mean_sd, metrics_over_seeds, set_seed, split_seed
 
@@ -70,6 +72,7 @@ __all__ = [
     "clustering_table",
     "clustering_metrics",
     "anomaly_metrics",
+    "record_results",
     "extreme_indices",
     "plot_auc_bars",
     "plot_extremes",
@@ -809,6 +812,83 @@ def anomaly_metrics(runs: list[AnomalyRun], prefix: str = "") -> dict[str, float
         for name, key in _ANOMALY_METRICS.items()
         if all(key in r.auc for r in runs)
     }
+
+
+def record_results(
+    run: ChapterRun,
+    *,
+    clustering_by_seed: Mapping[int, list[ClusteringResult]],
+    paper_by_seed: Mapping[int, list[AnomalyRun]],
+    one_class_by_seed: Mapping[int, list[AnomalyRun]],
+    ablation_run: Sequence[int] = (),
+    clean_runs: Sequence[AnomalyRun] = (),
+    fashion_results: Sequence[ClusteringResult] = (),
+    length_curve: pd.DataFrame | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Write chapter 3's results record; returns its path and the metrics.
+
+    Tables I-IV and the one-class AUCs are means over the seeds of `clustering_by_seed` (sd, ddof = 1,
+    as `<metric>_std`), with the paired l2 margins; the BN/LN ablation counts over `ablation_run`
+    only, the clean reading, Fashion-MNIST and the length curve over the first seed (`run.seed`),
+    and `metric_seeds` says so. `run.params` must hold `anomaly_k` and `one_class_k` (the protocol
+    notes quote them).
+    """
+    seeds = list(clustering_by_seed)
+    if run.seed not in clustering_by_seed:
+        raise ValueError(f"the run's seed {run.seed} has no clustering results (seeds: {seeds})")
+    per_seed = [
+        {
+            **clustering_metrics(clustering_by_seed[s]),
+            **anomaly_metrics(paper_by_seed[s]),
+            **anomaly_metrics(one_class_by_seed[s], prefix="oneclass_"),
+        }
+        for s in seeds
+    ]
+    metrics: dict[str, Any] = over_seeds(per_seed)  # the metrics every seed has
+    for plain in ("CAE", "AE"):
+        metrics.update(l2_margin(clustering_by_seed.values(), plain=plain))
+    ablated = [
+        clustering_metrics([r for r in clustering_by_seed[s] if r.config.bottleneck_norm in ("batch", "layer")])
+        for s in ablation_run
+    ]
+    ablation_metrics = over_seeds(ablated) if ablated else {}
+    first_seed_metrics = {
+        **anomaly_metrics(list(clean_runs), prefix="clean_"),
+        **clustering_metrics(list(fashion_results), prefix="fashion_"),
+        **(length_metrics(length_curve) if length_curve is not None else {}),
+    }
+    metrics.update({**ablation_metrics, **first_seed_metrics})
+    metric_seeds = {
+        **{name: list(ablation_run) for name in ablation_metrics},
+        **{name: [run.seed] for name in first_seed_metrics},
+    }
+    first_one_class = one_class_by_seed[run.seed]
+    extra = {
+        "anomaly_protocol": "paper's reading: digit d is the anomaly; the Table II models (trained on all clustering "
+        f"images, d among them); k={run.params['anomaly_k']} on their codes; the same images scored",
+        "clean_protocol": "digit d removed from the training split; models trained on the other nine for "
+        f"clean_epochs; k={run.params['anomaly_k']}; the test split scored",
+        "one_class_protocol": f"Deep SVDD: digit d is the normal class; train on it only; k={run.params['one_class_k']}",
+        "n_images": {
+            "clustering": int(len(clustering_by_seed[run.seed][0].clusters)),
+            "test_scored": int(len(first_one_class[0].is_anomaly)) if first_one_class else 0,
+        },
+        "anomaly_per_digit": auc_table(paper_by_seed[run.seed]).to_dict(orient="index"),
+        "anomaly_per_digit_by_seed": {str(s): auc_table(r).to_dict(orient="index") for s, r in paper_by_seed.items()},
+        "clean_per_digit": auc_table(list(clean_runs)).to_dict(orient="index") if clean_runs else {},
+        "one_class_per_digit": auc_table(first_one_class).to_dict(orient="index"),
+        "clustering_by_seed": {str(s): clustering_metrics(r) for s, r in clustering_by_seed.items()},
+        "training": training_log(
+            **{f"clustering_seed{s}": r for s, r in clustering_by_seed.items()},
+            clean=clean_runs,
+            **{f"one_class_seed{s}": r for s, r in one_class_by_seed.items()},
+            fashion=fashion_results,
+        ),
+        "length_curve": length_curve.to_dict(orient="records") if length_curve is not None else [],
+    }
+    published = {k: v for k, v in PUBLISHED.items() if k in metrics}
+    path = run.write(metrics, published=published, extra=extra, metric_seeds=metric_seeds)
+    return path, metrics
 
 
 def extreme_indices(score: np.ndarray, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
