@@ -48,8 +48,9 @@ false alarms on d00_te (a point on its ROC curve, equal for all methods).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -74,6 +75,7 @@ from ..anomaly.skab_t2q import SkabT2Q
 from ..cluster import KMeans
 from ..metrics import cluster_accuracy, roc_auc
 from ..preprocess import ChannelScaler, sliding_windows, window_ends, window_labels, windows_to_points
+from ..results import ChapterRun
 from ..stats import Interval, unit_bootstrap
 from ..training.dcca import DCCA, DCCAConfig
 from ..utils import mean_sd, metrics_over_seeds, progress_bar
@@ -119,6 +121,7 @@ __all__ = [
     "DETERMINISTIC_PREFIXES",
     "deterministic_metrics",
     "setup_dict",
+    "record_results",
     "findings",
     "best_causal_skab",
     "SKAB_CAUSAL",
@@ -1226,3 +1229,68 @@ def findings(metrics: dict[str, float], n_seeds: int, *, smoothing: int, contami
 def setup_dict(setup: SensorSetup) -> dict[str, Any]:
     """A JSON-friendly copy of a set-up for the results file."""
     return asdict(setup)
+
+
+def record_results(
+    run: ChapterRun,
+    *,
+    setups: Mapping[str, Any],
+    skab_results: Sequence[SkabResult],
+    tep_results: Sequence[TepResult],
+    contam_results: Sequence[TepResult],
+    ref_results: Sequence[Any],
+    ref_variants: Mapping[str, Any],
+    skab_monitors: Sequence[Any],
+    monitor_runs: Sequence[Any],
+    monitor_seconds: float,
+    best_monitor: str,
+    tep_gap: Interval,
+    skab_f1_gap: Interval,
+    kernel_model: DCCA,
+) -> tuple[Path, dict[str, float]]:
+    """Write chapter 4's results record; returns its path and the metrics.
+
+    Each method's figures are means over the seeds (`seed_metrics`); `tep_dcca_fdr_at_far5`, the
+    headline, is set-up B's best Top-K DCCA monitor (`best_monitor`), DCCA-lin's keeps its own key.
+    `setups` (name → set-up dataclass) go into the parameters beside `run.params`; the recorded
+    training cost sums what every model's fit took, as the models and their checkpoints kept it
+    (`monitor_seconds`: set-up B's networks; `ref_variants`' entries other than the first seed's
+    reference run are extra models).
+    """
+    contam = seed_metrics([r.metrics() for r in contam_results])
+    metrics: dict[str, float] = {
+        **seed_metrics([r.metrics() for r in skab_results]),
+        **seed_metrics([r.metrics() for r in tep_results]),
+        **seed_metrics([r.metrics() for r in ref_results]),
+        **seed_metrics([r.metrics() for r in monitor_runs]),
+        "n_seeds": len(tep_results),
+        **seed_metrics([r.metrics() for r in skab_monitors]),
+        **tep_gap.as_dict("tep_best_dcca_minus_dpca_mean_fdr_at_far5"),
+        **skab_f1_gap.as_dict("skab_dcca_minus_raw_kmeans_f1"),
+        **{k.replace("tep_", "tep_contam_", 1): v for k, v in contam.items() if k.startswith(("tep_dcca", "tep_ae_"))},
+    }
+    metrics["tep_dcca_lin_fdr_at_far5"] = metrics["tep_dcca_fdr_at_far5"]
+    metrics["tep_dcca_fdr_at_far5"] = metrics[f"tep_{best_monitor}_fdr_at_far5"]
+    reference = ref_results[0]
+    training_seconds = (
+        sum(r.model.fit_seconds_ for r in [*ref_results, *tep_results, *contam_results])
+        + sum(r.fit_seconds for r in [*skab_results, *skab_monitors])
+        + monitor_seconds
+        + sum(v.model.fit_seconds_ for v in ref_variants.values() if v is not reference)
+    )
+    extra = {
+        "training_seconds": training_seconds,
+        "tep_dcca_best_monitor": monitor_runs[0].labels[best_monitor],
+        "tep_detection_rates": {str(k): v for k, v in tep_results[0].detection_rate_table().T.to_dict().items()},
+        "skab_runs": [r.key for r in skab_results[0].runs],
+        "skab_dcca_f1_per_seed": [r.table().loc[METHOD_NAMES["dcca"], "F1"] for r in skab_results],
+        "tep_dcca_lin_fdr_at_far5_per_seed": [r.metrics()["tep_dcca_fdr_at_far5"] for r in tep_results],
+        "skab_dcca_kernels": {
+            "distances": kernel_model.kernel_distances_.tolist(),
+            "clustering_kernels": kernel_model.clustering_kernels_.tolist(),
+        },
+    }
+    params = {**{name: asdict(setup) for name, setup in setups.items()}, **run.params}
+    run = ChapterRun(run.chapter, run.profile, run.seed, run.device, params, started=run.started)
+    path = run.write(metrics, published=PUBLISHED, extra=extra, metric_seeds=deterministic_metrics(metrics))
+    return path, metrics
