@@ -15,11 +15,12 @@ once, in rotating order, so that a slow spell of the machine hits all of them):
 Targets (2 CPU cores, issue 21): KMeans >= 5x faster than sklearn at an inertia <= 1.0001 x sklearn's,
 and faster than faiss-cpu; silhouette >= 4x faster with the same value (1e-6); classic Dunn on 70k
 MNIST in <= 10 s. The table says which were met. How far each is from the machine's limit: the
-"GEMM limit" rows divide the flops of the exact pairwise distances, each pair once as both of ours do
-(d·(n² + Σb²) for the silhouette's square blocks b, about n²·d for Dunn's pairs), by the float32 matrix-multiply rate torch reaches on this machine (measured in
-the same run on a large square product), so the ratio says what share of the time is the
-unavoidable arithmetic and what is overhead. ``--subset N`` keeps the first N rows of every data set: a quick check that the script runs,
-not a measurement.
+"GEMM limit" rows divide the flops of the exact pairwise distances, each pair once as both of ours
+do (d·(n² + Σb²) for the silhouette's square blocks b, about n²·d for Dunn's pairs), by the float32
+matrix-multiply rate torch reaches on this machine (measured in the same run on a large square
+product), so the ratio says what share of the time is the unavoidable arithmetic and what is
+overhead. ``--subset N`` keeps the first N rows of every data set: a quick check that the script
+runs, not a measurement.
 
 Wall time is what counts; CPU time (all threads of the process) is recorded too, with the load average.
 The targets assume the 2 cores are ours: on a busy machine, OpenMP threads that spin while they wait
