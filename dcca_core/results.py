@@ -30,6 +30,7 @@ __all__ = [
     "write_results",
     "read_results",
     "read_study",
+    "study_runs",
     "atomic_write_text",
 ]
 
@@ -239,12 +240,12 @@ def read_results(path: str | Path) -> dict[str, Any]:
     return record
 
 
-def read_study(study: str, root: str | Path | None = None, **settings: Any) -> dict[str, Any]:
-    """The one run of `studies/results/<study>.json` whose settings include `settings` (e.g. part="seeds").
+def study_runs(study: str, root: str | Path | None = None, **settings: Any) -> list[dict[str, Any]]:
+    """Every run of `studies/results/<study>.json` whose settings include `settings`, in file order.
 
     Studies are scripts beside the library (`studies/<study>.py`) whose committed results some chapter
-    text quotes; a missing file, no matching run or more than one is a clear error naming the script.
-    `root` is the checkout (default: the one `dcca_core` is imported from).
+    text quotes; a missing or malformed file is a clear error naming the script. `root` is the
+    checkout (default: the one `dcca_core` is imported from).
     """
     base = Path(root) if root is not None else checkout_root()
     if base is None:
@@ -255,8 +256,16 @@ def read_study(study: str, root: str | Path | None = None, **settings: Any) -> d
     runs = data.get("runs") if isinstance(data, dict) else None
     if not isinstance(runs, list):
         raise ValueError(f"{path} is not a study results file (expected an object with a 'runs' list); {run_it}")
-    matching = [r for r in runs if all(r.get("settings", {}).get(k) == v for k, v in settings.items())]
+    return [r for r in runs if all(r.get("settings", {}).get(k) == v for k, v in settings.items())]
+
+
+def read_study(study: str, root: str | Path | None = None, **settings: Any) -> dict[str, Any]:
+    """The one run of `studies/results/<study>.json` whose settings include `settings` (e.g. part="seeds");
+    no matching run or more than one is a clear error naming the script (see `study_runs`)."""
+    matching = study_runs(study, root, **settings)
     if len(matching) != 1:
         found = "no run" if not matching else f"{len(matching)} runs"
-        raise ValueError(f"{path} holds {found} with settings {settings}; {run_it}")
+        raise ValueError(
+            f"studies/results/{study}.json holds {found} with settings {settings}; run `python studies/{study}.py` to produce it"
+        )
     return matching[0]

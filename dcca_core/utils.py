@@ -37,6 +37,7 @@ __all__ = [
     "progress_bar",
     "PROGRESS_LOG_ENV",
     "library_versions",
+    "cpu_model",
     "machine_info",
 ]
 
@@ -343,11 +344,41 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+# CPU features that change which kernels torch picks, hence the last bits of a trained model
+_CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_model(cpuinfo: str | None = None) -> dict[str, Any]:
+    """The CPU's model name and the kernel-relevant feature flags, from /proc/cpuinfo where there is one.
+
+    The same seed and settings give slightly different numbers on, e.g., an AMX Xeon and an AVX2 EPYC
+    (oneDNN picks other kernels), so a record says which one it ran on; `cpuinfo` is for tests.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as fh:
+                cpuinfo = fh.read()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:  # the first processor's entry
+            fields[key.strip()] = value.strip()
+    flags = set(fields.get("flags", "").split())
+    return {
+        "cpu_model": fields.get("model name") or platform.processor() or platform.machine(),
+        "cpu_flags": [f for f in _CPU_FLAGS if f in flags],
+    }
+
+
 def machine_info() -> dict[str, Any]:
-    """What ran the numbers: CPU, cores, torch threads, GPU if any."""
+    """What ran the numbers: CPU model and features, cores, torch threads and kernel level, GPU if any."""
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        **cpu_model(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from dcca_core.results import ChapterRun, atomic_write_text, read_results, read_study, write_results
+from dcca_core.results import ChapterRun, atomic_write_text, read_results, read_study, study_runs, write_results
 
 
 def test_write_results_records_provenance(tmp_path):
@@ -111,6 +111,14 @@ def test_read_study_picks_the_run_whose_settings_match(tmp_path):
     _study_file(tmp_path, [{"settings": {"part": "a", "n": 1}, "x": 1}, {"settings": {"part": "b", "n": 1}, "x": 2}])
     assert read_study("demo_study", root=tmp_path, part="b")["x"] == 2
     assert read_study("demo_study", root=tmp_path, part="a", n=1)["x"] == 1
+
+
+def test_study_runs_lists_every_matching_run_in_file_order(tmp_path):
+    runs = [{"settings": {"part": "a", "n": 1}, "x": 1}, {"settings": {"part": "b", "n": 1}, "x": 2}, {"x": 3}]
+    _study_file(tmp_path, runs)
+    assert [r["x"] for r in study_runs("demo_study", root=tmp_path)] == [1, 2, 3]
+    assert [r["x"] for r in study_runs("demo_study", root=tmp_path, n=1)] == [1, 2]
+    assert study_runs("demo_study", root=tmp_path, part="c") == []
 
 
 @pytest.mark.parametrize(("settings", "message"), [({"n": 1}, "holds 2 runs"), ({"part": "c"}, "holds no run")])

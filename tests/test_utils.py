@@ -10,12 +10,14 @@ from dcca_core.utils import (
     as_tensor,
     batched,
     check_2d,
+    cpu_model,
     dec_block_seed,
     epoch_seed,
     get_device,
     keep_torch_threads,
     layer_seed,
     library_versions,
+    machine_info,
     mean_sd,
     progress_bar,
     set_seed,
@@ -132,6 +134,34 @@ def test_library_versions_names_torch():
     versions = library_versions()
     assert versions["torch"].startswith("2.")
     assert "python" in versions
+
+
+CPUINFO_XEON = """processor\t: 0
+model name\t: Intel Xeon Processor
+flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8
+
+processor\t: 1
+model name\t: Some Other CPU
+flags\t\t: fpu
+"""
+
+
+def test_cpu_model_reads_the_first_processor_and_the_kernel_flags():
+    info = cpu_model(CPUINFO_XEON)
+    assert info == {
+        "cpu_model": "Intel Xeon Processor",
+        "cpu_flags": ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"],
+    }
+    epyc = cpu_model("model name\t: AMD EPYC\nflags\t\t: fpu avx avx2 fma\n")
+    assert epyc == {"cpu_model": "AMD EPYC", "cpu_flags": ["avx2"]}
+    assert cpu_model("")["cpu_flags"] == []  # no /proc/cpuinfo: the platform's name, no flags
+
+
+def test_machine_info_says_which_cpu_and_kernel_level_ran_the_numbers():
+    info = machine_info()
+    assert info["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert info["cpu_model"] and isinstance(info["cpu_flags"], list)
+    assert info["cpu_count"] >= 1 and info["torch_threads"] == torch.get_num_threads()
 
 
 def test_keep_torch_threads_restores_the_count_even_after_an_error():

@@ -17,7 +17,7 @@ at all (transductive, as the reference's refit), with the runs its smaller clust
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -34,7 +34,6 @@ from ..training.topk_dcca import TopKDCCA, TopKDCCAConfig
 from ..utils import Timer
 
 __all__ = [
-    "setup_dict",
     "ReferenceSetup",
     "variant_setup",
     "kernel_evaluation",
@@ -319,8 +318,3 @@ def plot_kernel_accuracy(result: ReferenceResult) -> Figure:
     axes[0][-1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def setup_dict(setup: ReferenceSetup) -> dict[str, Any]:
-    """The set-up as plain values, for the results file."""
-    return asdict(setup)

@@ -49,7 +49,7 @@ false alarms on d00_te (a point on its ROC curve, equal for all methods).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,6 @@ __all__ = [
     "seed_metrics",
     "DETERMINISTIC_PREFIXES",
     "deterministic_metrics",
-    "setup_dict",
     "record_results",
     "findings",
     "best_causal_skab",
@@ -1226,11 +1225,6 @@ def findings(metrics: dict[str, float], n_seeds: int, *, smoothing: int, contami
     return "\n\n".join(out)
 
 
-def setup_dict(setup: SensorSetup) -> dict[str, Any]:
-    """A JSON-friendly copy of a set-up for the results file."""
-    return asdict(setup)
-
-
 def record_results(
     run: ChapterRun,
     *,
@@ -1291,6 +1285,7 @@ def record_results(
         },
     }
     params = {**{name: asdict(setup) for name, setup in setups.items()}, **run.params}
-    run = ChapterRun(run.chapter, run.profile, run.seed, run.device, params, started=run.started)
-    path = run.write(metrics, published=PUBLISHED, extra=extra, metric_seeds=deterministic_metrics(metrics))
+    path = replace(run, params=params).write(
+        metrics, published=PUBLISHED, extra=extra, metric_seeds=deterministic_metrics(metrics)
+    )
     return path, metrics

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoints import Checkpointer
-from ..results import ChapterRun
+from ..results import ChapterRun, study_runs
 from ..training import encode
 from ..training.dec import CLUSTERING_CODE, DECClusterer, DECConfig, DECHistory
 from ..training.sdae import PretrainResult, SDAEConfig, pretrain_sdae
@@ -41,6 +41,10 @@ __all__ = [
     "metrics_dict",
     "published_table",
     "record_results",
+    "RECIPE_STUDY",
+    "recipe_study",
+    "recipe_table",
+    "recipe_findings",
     "confidence_extremes",
     "plot_pretraining",
     "plot_dec_progress",
@@ -445,6 +449,100 @@ def record_results(
     }
     path = run.write(metrics, published=published, extra=extra, metric_seeds=metric_seeds)
     return path, metrics, published
+
+
+# ----------------------------------------------------------------------------------------------
+# The autoencoder-recipe study behind the method section
+# ----------------------------------------------------------------------------------------------
+
+RECIPE_STUDY = "ch2_autoencoder_length"
+"""`studies/ch2_autoencoder_length.py`: which autoencoder recipe the full profile uses, and why."""
+
+_RECIPE_LABELS = {
+    "sdae": "layer-wise, 5 epochs per pair, + {} epochs of fine-tuning",
+    "plain": "plain, {} epochs end to end",
+}
+
+
+def recipe_study(root: str | Path | None = None) -> pd.DataFrame:
+    """One row per run of the recipe study: data set, recipe, fine-tuning epochs of its last stop, seed,
+    and the accuracy of AE+KMeans, DEC and IDEC on that autoencoder (DEC/IDEC run on the last stop
+    only; NaN where a run skipped them). Earlier stops of a run are left out: each run is one row."""
+    rows = []
+    for r in study_runs(RECIPE_STUDY, root):
+        settings, last = r["settings"], r["stops"][-1]
+        clustering = r.get("clustering_on_last") or {}
+        rows.append(
+            {
+                "dataset": settings["dataset"],
+                "recipe": settings["recipe"],
+                "epochs": int(last["finetune_epochs"]),
+                "seed": int(settings["seed"]),
+                "ae_kmeans": float(last["ae_kmeans"]["accuracy"]),
+                **{
+                    m: float(clustering[m]["metrics"]["accuracy"]) if m in clustering else np.nan
+                    for m in ("dec", "idec")
+                },
+            }
+        )
+    if not rows:
+        raise ValueError(f"studies/results/{RECIPE_STUDY}.json has no runs; run `python studies/{RECIPE_STUDY}.py`")
+    return pd.DataFrame(rows).sort_values(["dataset", "recipe", "epochs", "seed"], ignore_index=True)
+
+
+def recipe_table(study: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
+    """The method section's table for one data set: accuracy in %, mean ± sd over the seeds run
+    (`utils.mean_sd`, ddof=1; a single seed's number alone), one row per recipe and length."""
+    part = study[study["dataset"] == dataset]
+    if part.empty:
+        raise ValueError(f"the recipe study has no run on {dataset!r}; data sets run: {sorted(set(study['dataset']))}")
+    rows = []
+    order = {recipe: i for i, recipe in enumerate(_RECIPE_LABELS)}  # the paper's recipe first
+    part = part.sort_values(["recipe", "epochs", "seed"], key=lambda c: c.map(order) if c.name == "recipe" else c)
+    for (recipe, epochs), group in part.groupby(["recipe", "epochs"], sort=False):
+        row: dict[str, Any] = {"autoencoder (Adam, batch 256)": _RECIPE_LABELS[recipe].format(epochs)}
+        for column, name in (("ae_kmeans", "AE+KMeans"), ("dec", "DEC"), ("idec", "IDEC")):
+            values = group[column].dropna().to_numpy()
+            if len(values) == 0:
+                row[name] = "–"
+                continue
+            stats = mean_sd(100 * values)
+            row[name] = f"{stats.mean:.1f} %" if stats.n == 1 else f"{stats.mean:.1f} ± {stats.sd:.1f} %"
+        row["seeds"] = ", ".join(str(s) for s in group["seed"])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("autoencoder (Adam, batch 256)")
+
+
+def recipe_findings(study: pd.DataFrame) -> dict[str, float]:
+    """The numbers the chapter's text quotes from the recipe study, in % (for `glue`): seed 0's
+    AE+KMeans and DEC for the plain and the layer-wise 50-epoch recipes on MNIST; DEC and IDEC of the
+    layer-wise 50-epoch recipe over its seeds (mean, sd with ddof=1, count); DEC on Fashion-MNIST
+    after 20 and 50 epochs of layer-wise fine-tuning (seed 0). A missing run is a clear error."""
+
+    def pick(dataset: str, recipe: str, epochs: int, seed: int | None = 0) -> pd.DataFrame:
+        rows = study[(study["dataset"] == dataset) & (study["recipe"] == recipe) & (study["epochs"] == epochs)]
+        if seed is not None:
+            rows = rows[rows["seed"] == seed]
+        if rows.empty or rows[["dec", "idec"]].isna().any(axis=None):
+            which = f"{dataset}, {recipe}, {epochs} epochs" + ("" if seed is None else f", seed {seed}")
+            raise ValueError(
+                f"the recipe study has no run with DEC and IDEC for {which}; run `studies/{RECIPE_STUDY}.py`"
+            )
+        return rows
+
+    out: dict[str, float] = {}
+    for recipe in ("plain", "sdae"):
+        row = pick("mnist", recipe, 50).iloc[0]
+        out[f"recipe_{recipe}50_ae"] = 100 * row["ae_kmeans"]
+        out[f"recipe_{recipe}50_dec"] = 100 * row["dec"]
+    seeds = pick("mnist", "sdae", 50, seed=None)
+    for method in ("dec", "idec"):
+        stats = mean_sd(100 * seeds[method].to_numpy())
+        out[f"recipe_sdae50_{method}_mean"], out[f"recipe_sdae50_{method}_sd"] = stats.mean, stats.sd
+    out["recipe_sdae50_seeds"] = float(len(seeds))
+    for epochs in (20, 50):
+        out[f"recipe_fashion_sdae{epochs}_dec"] = 100 * pick("fashion_mnist", "sdae", epochs).iloc[0]["dec"]
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

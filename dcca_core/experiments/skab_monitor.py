@@ -27,7 +27,7 @@ Scored with SKAB's point-wise F1, FAR and MAR (pooled over runs) and the ROC AUC
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,6 @@ __all__ = [
     "SKAB_MONITORS",
     "monitor_labels",
     "run_skab_monitors",
-    "setup_dict",
 ]
 
 SKAB_MONITORS = {
@@ -211,10 +210,3 @@ def run_skab_monitors(
         for monitor, v in stats.items():
             scores[monitor].append(v)
     return SkabMonitorResult(setup, keys, ys, scores, fit_seconds=seconds)
-
-
-def setup_dict(setup: SkabMonitorSetup) -> dict[str, Any]:
-    """The set-up as plain values, for the results file."""
-    out = asdict(setup)
-    out["experiments"] = list(setup.experiments) if setup.experiments is not None else None
-    return out

@@ -20,7 +20,7 @@ delay (samples from the fault's start until `confirm` consecutive alarms; 1 samp
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,6 @@ __all__ = [
     "best_fdr_difference",
     "MONITORS",
     "monitor_labels",
-    "setup_dict",
 ]
 
 HARD_FAULTS = (3, 9, 15)
@@ -268,8 +267,3 @@ def best_fdr_difference(
 
     best = candidates[int(np.argmax(rates.mean(axis=1)))]
     return best, unit_bootstrap(len(base), difference, level=level, n_resamples=n_resamples, seed=seed)
-
-
-def setup_dict(setup: MonitorSetup) -> dict[str, Any]:
-    """The set-up as plain values, for the results file."""
-    return asdict(setup)
