@@ -23,7 +23,6 @@ t alone). This is our own code, written from a reading of SKAB's; no line of it 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..models.skab_conv_ae import SkabConvNet
 from ..preprocess import sliding_windows
-from ..utils import batched, epoch_seed, get_device
+from ..utils import Timer, batched, epoch_seed, get_device
 
 __all__ = ["SkabConvAE"]
 
@@ -79,38 +78,40 @@ class SkabConvAE:
         rows = np.asarray(X_train, dtype=np.float64)
         if rows.ndim != 2 or len(rows) < self.n_steps + 10:
             raise ValueError(f"X_train must be (rows, channels) with ≥ {self.n_steps + 10} rows, got {rows.shape}")
-        started = time.perf_counter()
-        self.scaler_ = StandardScaler().fit(rows)
-        windows = self._windows(rows)
-        split = int(np.floor(len(windows) * (1.0 - self.validation_split)))  # Keras: the last share validates
-        train, val = windows[:split], windows[split:]
-        torch.manual_seed(self.seed)
-        dev = get_device(self.device)
-        self.model_ = SkabConvNet(rows.shape[1], self.out_channels).to(dev)
-        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr, eps=1e-7)
-        best, wait, self.history_ = float("inf"), 0, []
-        for epoch in range(self.epochs):
-            self.model_.train()
-            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(epoch_seed(self.seed, epoch)))
-            total = 0.0
-            for i in range(0, len(train), self.batch_size):
-                xb = train[order[i : i + self.batch_size]].to(dev)
-                loss = ((self.model_(xb) - xb) ** 2).mean()  # Keras' MSE, the one-channel output broadcast
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(xb)
-            val_loss = float(self._mse(val).mean())
-            self.history_.append({"epoch": epoch, "loss": total / len(train), "val_loss": val_loss})
-            if val_loss < best:
-                best, wait = val_loss, 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        self.epochs_run_ = len(self.history_)
-        self.ucl_ = float(np.quantile(self._residuals(windows), self.quantile) * self.ucl_factor)
-        self.fit_seconds_ = time.perf_counter() - started
+        with Timer() as timer:
+            self.scaler_ = StandardScaler().fit(rows)
+            windows = self._windows(rows)
+            split = int(np.floor(len(windows) * (1.0 - self.validation_split)))  # Keras: the last share validates
+            train, val = windows[:split], windows[split:]
+            torch.manual_seed(self.seed)
+            dev = get_device(self.device)
+            self.model_ = SkabConvNet(rows.shape[1], self.out_channels).to(dev)
+            opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr, eps=1e-7)
+            best, wait, self.history_ = float("inf"), 0, []
+            for epoch in range(self.epochs):
+                self.model_.train()
+                order = torch.randperm(
+                    len(train), generator=torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
+                )
+                total = 0.0
+                for i in range(0, len(train), self.batch_size):
+                    xb = train[order[i : i + self.batch_size]].to(dev)
+                    loss = ((self.model_(xb) - xb) ** 2).mean()  # Keras' MSE, the one-channel output broadcast
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(xb)
+                val_loss = float(self._mse(val).mean())
+                self.history_.append({"epoch": epoch, "loss": total / len(train), "val_loss": val_loss})
+                if val_loss < best:
+                    best, wait = val_loss, 0
+                else:
+                    wait += 1
+                    if wait >= self.patience:
+                        break
+            self.epochs_run_ = len(self.history_)
+            self.ucl_ = float(np.quantile(self._residuals(windows), self.quantile) * self.ucl_factor)
+        self.fit_seconds_ = timer.seconds
         return self
 
     def _fitted(self) -> None:
