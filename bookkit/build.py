@@ -246,9 +246,24 @@ def stage_book(layout: BookLayout, profile: str = "smoke", *, run: str | None = 
         # A results file from the other profile does not belong in this build's table.
         current = {c: (r if r and r.get("profile") == profile else None) for c, r in current.items()}
         full = load_records(layout.results_dir / "full", chapters)
-        page = render_scoreboard(chapters, current, full, profile=profile, titles=titles, notes=stale_notes)
+        page = render_scoreboard(
+            chapters, current, full, profile=profile, titles=titles, notes=stale_notes, studies=_study_records(log)
+        )
         atomic_write_text(src / "scoreboard.md", page)
     return src
+
+
+def _study_records(log) -> dict[str, dict]:
+    """Chapter → the record of the training study that stands in for its missing paper-scale run on
+    the scoreboard (chapter 3: `studies/ch3_paper_budget.py`); none where the study file is absent."""
+    from dcca_core.experiments import l2_autoencoder as ch3
+
+    try:
+        record = ch3.budget_record(ch3.budget_study())
+    except (OSError, ValueError) as exc:
+        log(f"note: no chapter 3 training study on the scoreboard ({exc})")
+        return {}
+    return {"03_l2_autoencoder": record}
 
 
 def jupyter_book_command() -> list[str]:

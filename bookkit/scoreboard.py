@@ -294,7 +294,7 @@ def _provenance(chapters: list[str], records: dict[str, dict | None], titles: di
         desc = ", ".join(
             str(x)
             for x in (
-                machine.get("processor"),
+                machine.get("cpu_model") or machine.get("processor"),
                 f"{machine.get('cpu_count')} cores" if machine.get("cpu_count") else None,
                 machine.get("gpu"),
             )
@@ -321,6 +321,7 @@ def render_scoreboard(
     titles: dict[str, str] | None = None,
     link: bool = True,
     notes: dict[str, str] | None = None,
+    studies: dict[str, dict] | None = None,
 ) -> str:
     """The scoreboard page (MyST markdown): the kept paper-scale runs, this build's numbers, then every
     metric of each chapter, folded.
@@ -328,8 +329,13 @@ def render_scoreboard(
     `current` holds this build's records (profile `profile`), `full` those from results/full/.
     Every chapter gets a row even when it has no results yet, so the page lists every chapter.
     `notes` (chapter → text) flags paper-scale runs a reader should doubt, e.g. "produced by older code".
+    `studies` (chapter → a study's record, profile "study") stand in for a chapter with no full run,
+    labelled as a training study, e.g. chapter 3's Table I–III models trained one at a time.
     """
     titles = titles or {}
+    stand_ins = {c: rec for c, rec in (studies or {}).items() if rec and not full.get(c)}
+    full = {**full, **stand_ins}
+    paper_titles = {**titles, **{c: f"{titles.get(c, c)} (training study)" for c in stand_ins}}
     profiles = {rec.get("profile") for rec in current.values() if rec}
     # The page is wide tables: drop the right-hand "contents" sidebar (pydata-sphinx-theme metadata).
     out = [
@@ -348,7 +354,7 @@ def render_scoreboard(
         "",
     ]
 
-    out += _verdict_summary(chapters, full, titles, link)
+    out += _verdict_summary(chapters, full, paper_titles, link)
     out += ["## Paper-scale runs (full profile)", ""]
     if any(full.get(c) for c in chapters):
         out += [
@@ -356,13 +362,21 @@ def render_scoreboard(
             "follows the table.",
             "",
         ]
-        out += _table(chapters, full, titles, link, "no full-profile run recorded yet", published_only=True)
+        out += _table(chapters, full, paper_titles, link, "no full-profile run recorded yet", published_only=True)
+        out += [""] * bool(stand_ins) + [
+            (
+                f"- {_cell(paper_titles[c])}: no paper-scale run of the chapter is committed; these figures come "
+                f"from {_cell(str(rec.get('source', 'a study')))}, whose models were trained at the paper's budget "
+                "one at a time (the wall time is their training)."
+            )
+            for c, rec in stand_ins.items()
+        ]
         if notes:
             out += ["", ":::{warning}", "**Read these paper-scale runs with care:**", ""]
             out += [f"- {_cell(titles.get(c, c))}: {notes[c]}." for c in chapters if c in notes]
             out += [":::"]
         out += ["", "Provenance of the paper-scale runs:", ""]
-        out += _provenance(chapters, full, titles, link)
+        out += _provenance([c for c in chapters if c not in stand_ins], full, titles, link)
     else:
         out += [
             "No paper-scale run has been recorded yet: `make full` runs every chapter with the settings "

@@ -1,3 +1,4 @@
+import json
 import os
 from dataclasses import replace
 
@@ -223,6 +224,12 @@ def test_plots_return_figures(mnist_small):
     long = pd.DataFrame({"model": ["CAE"] * 4, "epoch": [1, 10, 100, 200], "acc": [0.5, 0.8, 0.9, 0.95]})
     ax = ch3.plot_training_length(long).axes[0]
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100", "200"]
+    crowded = pd.DataFrame(
+        {"model": ["CAE"] * 5, "epoch": [1, 10, 100, 150, 200], "acc": [0.5, 0.8, 0.9, 0.93, 0.95], "acc_sd": 0.01}
+    )
+    ax = ch3.plot_training_length(crowded).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100", "", "200"]  # 150 would overlap 200
+    assert len(ax.collections) == 1  # the ± sd band
 
 
 def test_cluster_scores_on_a_hand_worked_example():
@@ -384,3 +391,106 @@ def test_record_results_averages_the_seeds_and_names_the_seeds_of_the_rest(tmp_p
     assert set(record["published"]) <= set(metrics) and "acc_cae_l2" in record["published"]
     with pytest.raises(ValueError, match="seed 5 has no clustering results"):
         ch3.record_results(replace(run, seed=5), clustering_by_seed=clustering, paper_by_seed={}, one_class_by_seed={})
+
+
+def _budget_rows():
+    """Rows as studies/ch3_paper_budget.py writes them: a few snapshots per model and seed."""
+    rows = []
+    for seed, (cae, cae_l2, ae, ae_l2) in enumerate(
+        [(0.86, 0.95, 0.80, 0.94), (0.90, 0.94, 0.84, 0.94), (0.92, 0.96, 0.79, 0.95)]
+    ):
+        for model, final, epochs, precision in (
+            ("CAE", cae, (100, 200), "bf16"),
+            ("CAE-l2", cae_l2, (100, 200), "bf16"),
+            ("AE", ae, (50, 100), "fp32"),
+            ("AE-l2", ae_l2, (50, 100), "fp32"),
+        ):
+            for epoch in epochs:
+                acc = final - (0.05 if epoch == epochs[0] else 0.0)
+                rows.append(
+                    dict(
+                        data="mnist",
+                        model=model,
+                        seed=seed,
+                        precision=precision,
+                        epoch=epoch,
+                        loss=0.01,
+                        acc=acc,
+                        nmi=acc - 0.1,
+                        train_seconds=60.0 * epoch,
+                    )
+                )
+    rows.append(
+        dict(model="CAE-batch", seed=0, precision="bf16", epoch=200, loss=0.01, acc=0.70, nmi=0.6, train_seconds=1.0)
+    )
+    rows.append(
+        dict(
+            data="mnist",
+            model="CAE-l2",
+            seed=0,
+            precision="fp32",
+            epoch=200,
+            loss=0.01,
+            acc=0.10,
+            nmi=0.1,
+            train_seconds=1.0,
+        )
+    )
+    rows.append(
+        dict(
+            data="fashion",
+            model="CAE-l2",
+            seed=0,
+            precision="bf16",
+            epoch=200,
+            loss=0.01,
+            acc=0.63,
+            nmi=0.6,
+            train_seconds=1.0,
+        )
+    )
+    return rows
+
+
+def _budget_file(root, rows):
+    path = root / "studies" / "results" / f"{ch3.BUDGET_STUDY}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"rows": rows, "runs": []}))
+
+
+def test_budget_record_takes_each_models_paper_budget_over_its_seeds_and_pairs_the_published_figures(tmp_path):
+    from dcca_core.claims import claims_from_record
+
+    _budget_file(tmp_path, _budget_rows())
+    study = ch3.budget_study(tmp_path)
+    assert set(study["data"]) == {"mnist", "fashion"}  # a row from before the data field is MNIST's
+    record = ch3.budget_record(study)
+    m = record["metrics"]
+    assert m["acc_cae"] == pytest.approx(0.8933333) and m["acc_cae_std"] == pytest.approx(0.0305505, rel=1e-5)
+    assert m["acc_cae_l2"] == pytest.approx(0.95)  # the fp32 row at 200 epochs is not the full profile's precision
+    assert m["acc_ae"] == pytest.approx(0.81) and m["nmi_ae"] == pytest.approx(0.71)  # 100 epochs, not 50
+    assert m["acc_cae_batch"] == pytest.approx(0.70) and "acc_cae_batch_std" not in m  # one seed: no sd
+    assert record["metric_seeds"]["acc_cae_l2"] == [0, 1, 2] and record["metric_seeds"]["acc_cae_batch"] == [0]
+    assert m["fashion_acc_cae_l2"] == pytest.approx(0.63) and "fashion_acc_cae_l2" not in record["published"]
+    assert m["l2_margin_cae"] == pytest.approx((0.09 + 0.04 + 0.04) / 3)  # paired by seed
+    assert m["l2_margin_cae_ci_low"] < m["l2_margin_cae"] < m["l2_margin_cae_ci_high"]
+    assert record["train_minutes"]["acc_cae"] == pytest.approx(200.0)
+    claims = claims_from_record(record).set_index("claim")
+    assert list(claims.index) == ["acc_ae", "acc_ae_l2", "acc_cae", "acc_cae_l2", "acc_cae_batch"]
+    assert claims.loc["acc_cae_batch", "seeds"] == "0" and claims.loc["acc_cae_l2", "seeds"] == "0, 1, 2"
+    assert claims.loc["acc_ae_l2", "verdict"] == "exceeded"  # 0.943 ± 0.006 against 0.902
+
+
+def test_budget_curve_averages_each_snapshot_over_the_seeds_that_reached_it(tmp_path):
+    _budget_file(tmp_path, _budget_rows())
+    curve = ch3.budget_curve(ch3.budget_study(tmp_path))
+    assert curve[["model", "epoch"]].values.tolist() == [["CAE", 100], ["CAE", 200], ["CAE-l2", 100], ["CAE-l2", 200]]
+    last = curve.iloc[-1]
+    assert last["acc"] == pytest.approx(0.95) and last["acc_sd"] == pytest.approx(0.01) and last["seeds"] == 3
+    with pytest.raises(ValueError, match="no rows"):
+        ch3.budget_curve(ch3.budget_study(tmp_path), models=["CAE-layer"])
+
+
+def test_budget_study_names_the_script_when_the_file_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python studies/ch3_paper_budget.py"):
+        ch3.budget_study(tmp_path)

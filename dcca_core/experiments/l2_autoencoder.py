@@ -20,6 +20,7 @@ everything that changes the weights (model, optimiser settings, seed and a finge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,8 @@ from ..cluster import KMeans
 from ..metrics import cluster_accuracy, nmi, roc_auc
 from ..models.autoencoders import DEC_MNIST_DIMS, DenseAutoencoder
 from ..models.conv_autoencoders import ConvAutoencoder
-from ..results import ChapterRun
+from ..paths import checkout_root
+from ..results import ChapterRun, study_runs
 from ..training.loop import PRECISIONS, TrainHistory, encode, fit_autoencoder
 from ..utils import mean_sd, metrics_over_seeds, set_seed, split_seed
 
@@ -66,6 +68,7 @@ __all__ = [
     "paper_reading",
     "over_seeds",
     "l2_margin",
+    "accuracy_margin",
     "clustering_summary",
     "findings",
     "auc_table",
@@ -76,6 +79,10 @@ __all__ = [
     "extreme_indices",
     "plot_auc_bars",
     "plot_extremes",
+    "BUDGET_STUDY",
+    "budget_study",
+    "budget_record",
+    "budget_curve",
 ]
 
 ARCHS = ("conv", "dense")
@@ -367,19 +374,31 @@ def training_length_curve(
 
 
 def plot_training_length(curve: pd.DataFrame, *, published: dict[str, float] | None = None, title: str = "") -> Any:
-    """k-means accuracy against training epochs, one line per model; dashed: published accuracy."""
+    """k-means accuracy against training epochs, one line per model; dashed: published accuracy; a
+    shaded band of ± one sd where the curve has an `acc_sd` column (a mean over seeds)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for i, (label, part) in enumerate(curve.groupby("model", sort=False)):
         color = f"C{i}"
         ax.plot(part["epoch"], part["acc"], marker="o", color=color, label=label)
+        if "acc_sd" in part and np.isfinite(part["acc_sd"]).any():
+            ax.fill_between(
+                part["epoch"], part["acc"] - part["acc_sd"], part["acc"] + part["acc_sd"], color=color, alpha=0.2, lw=0
+            )
         if published and label in published:
             ax.axhline(published[label], color=color, ls="--", lw=1, label=f"{label}, published")
     epochs = sorted({int(e) for e in curve["epoch"]})
+    labels = [str(e) for e in epochs]
     if epochs and epochs[-1] / max(epochs[0], 1) >= 20:
         ax.set_xscale("log")  # 1 … 200 epochs: equal room for each doubling
-    ax.set_xticks(epochs, [str(e) for e in epochs])  # the evaluated epochs, as whole numbers
+        shown = epochs[-1]  # on a log axis 150 and 200 would overlap: leave out labels too close to the next shown
+        for i in range(len(epochs) - 2, -1, -1):
+            if shown / max(epochs[i], 1) < 1.5:
+                labels[i] = ""
+            else:
+                shown = epochs[i]
+    ax.set_xticks(epochs, labels)  # the evaluated epochs, as whole numbers
     ax.minorticks_off()
     ax.set_xlabel("training epochs")
     ax.set_ylabel("k-means accuracy")
@@ -600,15 +619,19 @@ over_seeds = metrics_over_seeds  # mean and sd (ddof = 1) over seeds of every me
 def l2_margin(
     results_by_seed: Iterable[Iterable[ClusteringResult]], plain: str = "CAE", level: float = 0.95
 ) -> dict[str, float]:
-    """The l2 model's accuracy minus the plain model's, paired by seed, as `l2_margin_<plain>` (mean);
-    with ≥ 2 seeds also its sd (ddof = 1) and a Student-t confidence interval at `level`."""
+    """The l2 model's accuracy minus the plain model's, paired by seed (`accuracy_margin`)."""
+    return accuracy_margin([{r.config.label: r.acc for r in results} for results in results_by_seed], plain, level)
+
+
+def accuracy_margin(
+    acc_by_seed: Iterable[Mapping[str, float]], plain: str = "CAE", level: float = 0.95
+) -> dict[str, float]:
+    """`<plain>-l2`'s accuracy minus `<plain>`'s over the seeds that have both (each a label → accuracy
+    map), as `l2_margin_<plain>` (mean); with ≥ 2 seeds also its sd (ddof = 1) and a Student-t
+    confidence interval at `level`."""
     from scipy import stats
 
-    diffs = []
-    for results in results_by_seed:
-        by = {r.config.label: r.acc for r in results}
-        if plain in by and f"{plain}-l2" in by:
-            diffs.append(by[f"{plain}-l2"] - by[plain])
+    diffs = [by[f"{plain}-l2"] - by[plain] for by in acc_by_seed if plain in by and f"{plain}-l2" in by]
     if not diffs:
         return {}
     summary = mean_sd(diffs)
@@ -945,3 +968,109 @@ def plot_extremes(images: np.ndarray, score: np.ndarray, labels: np.ndarray | No
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# The paper-budget training study (studies/ch3_paper_budget.py), read back for the chapter
+# ----------------------------------------------------------------------------------------------
+
+BUDGET_STUDY = "ch3_paper_budget"
+"""`studies/ch3_paper_budget.py`: every Table I–III model at the paper's budget, one model and seed per run."""
+
+PAPER_BUDGET = {"conv": (200, "bf16"), "dense": (100, "fp32")}
+"""Epochs and precision of the full profile's models (the paper's epochs; bf16 verified for the CAE only)."""
+
+_BUDGET_METRICS = {
+    "AE": "acc_ae",
+    "AE-l2": "acc_ae_l2",
+    "CAE": "acc_cae",
+    "CAE-l2": "acc_cae_l2",
+    "CAE-batch": "acc_cae_batch",
+    "CAE-layer": "acc_cae_layer",
+}
+
+
+def _arch(model: str) -> str:
+    return "conv" if model.startswith("CAE") else "dense"
+
+
+def budget_study(root: str | Path | None = None) -> pd.DataFrame:
+    """Every snapshot row of the study file (data, model, seed, precision, epoch, loss, acc, nmi,
+    train_seconds); rows from before the `data` field are MNIST's. A missing file names the script."""
+    study_runs(BUDGET_STUDY, root)  # the file exists and is a study file (clear errors otherwise)
+    base = Path(root) if root is not None else checkout_root()
+    data = json.loads((Path(base) / "studies" / "results" / f"{BUDGET_STUDY}.json").read_text(encoding="utf-8"))
+    rows = pd.DataFrame(data.get("rows") or [])
+    if rows.empty:
+        raise ValueError(f"studies/results/{BUDGET_STUDY}.json has no rows; run `python studies/{BUDGET_STUDY}.py`")
+    rows["data"] = rows["data"].fillna("mnist") if "data" in rows else "mnist"
+    return rows
+
+
+def _at_budget(study: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each model's last epoch at the full profile's budget and precision (PAPER_BUDGET)."""
+    keep = [
+        (row.epoch == PAPER_BUDGET[_arch(row.model)][0]) and (row.precision == PAPER_BUDGET[_arch(row.model)][1])
+        for row in study.itertuples()
+    ]
+    return study[keep]
+
+
+def budget_record(study: pd.DataFrame) -> dict[str, Any]:
+    """The study's Table I–III figures as a results record for `claims.claims_from_record`: per model,
+    k-means accuracy and NMI at the paper's budget, mean over the seeds run with the sd (ddof=1) as
+    `<metric>_std`, the seeds in `metric_seeds`, paired with the published figures; Fashion-MNIST as
+    `fashion_acc_cae…` (no published figure); the l2 − plain margins paired by seed (`accuracy_margin`).
+    Training minutes per model (mean over its seeds) go in `train_minutes`, the training of all of
+    them in `wall_time_s` (what the scoreboard shows as the study's cost)."""
+    final = _at_budget(study)
+    metrics: dict[str, float] = {}
+    seeds: dict[str, list[int]] = {}
+    minutes: dict[str, float] = {}
+    for (data, model), part in final.groupby(["data", "model"], sort=False):
+        if model not in _BUDGET_METRICS:
+            continue
+        name = _BUDGET_METRICS[model] if data == "mnist" else f"{data}_{_BUDGET_METRICS[model]}"
+        part = part.sort_values("seed")
+        for column, key in (("acc", name), ("nmi", name.replace("acc_", "nmi_", 1))):
+            stats = mean_sd(part[column].to_numpy())
+            metrics[key] = stats.mean
+            if stats.n > 1:
+                metrics[f"{key}_std"] = stats.sd
+            seeds[key] = [int(x) for x in part["seed"]]
+        minutes[name] = float(part["train_seconds"].mean() / 60)
+    if not metrics:
+        raise ValueError(f"studies/results/{BUDGET_STUDY}.json has no model at the paper's budget {PAPER_BUDGET}")
+    mnist = final[final["data"] == "mnist"]
+    by_seed = [dict(zip(part["model"], part["acc"], strict=True)) for _, part in mnist.groupby("seed")]
+    for plain in ("CAE", "AE"):
+        metrics.update(accuracy_margin(by_seed, plain))
+    published = {k: v for k, v in PUBLISHED.items() if k in metrics and k.startswith("acc_")}
+    return {
+        "profile": "study",
+        "seed": 0,
+        "params": {"n_seeds": max(len(v) for v in seeds.values())},  # the most seeds a model has (seeds_of)
+        "source": f"studies/{BUDGET_STUDY}.py",
+        "device": "cpu",  # every run of the study so far; its rows do not record a device
+        "wall_time_s": float(final["train_seconds"].sum()),  # the training of every model counted
+        "metrics": metrics,
+        "metric_seeds": seeds,
+        "published": published,
+        "train_minutes": minutes,
+    }
+
+
+def budget_curve(study: pd.DataFrame, models: Sequence[str] = ("CAE", "CAE-l2"), data: str = "mnist") -> pd.DataFrame:
+    """k-means accuracy against epochs at the full profile's precision, mean and sd (ddof=1) over the
+    seeds that reached each snapshot: columns model, epoch, acc, acc_sd, seeds (`plot_training_length`)."""
+    rows = []
+    for model in models:
+        part = study[
+            (study["data"] == data) & (study["model"] == model) & (study["precision"] == PAPER_BUDGET[_arch(model)][1])
+        ]
+        for epoch, group in part.groupby("epoch"):
+            stats = mean_sd(group["acc"].to_numpy())
+            rows.append({"model": model, "epoch": int(epoch), "acc": stats.mean, "acc_sd": stats.sd, "seeds": stats.n})
+    if not rows:
+        raise ValueError(f"the study has no rows for {list(models)} on {data!r}")
+    return pd.DataFrame(rows)

@@ -195,3 +195,50 @@ def test_headline_tables_keep_published_metrics_and_every_metric_is_folded_below
     assert ":::::{dropdown} DEC: every metric" in folded
     assert folded.index("**Full profile**") < folded.index("**This build (smoke)**")
     assert "| nmi | 0.8 |" in folded and "| nmi | 0.7 |" in folded
+
+
+def test_a_training_study_stands_in_for_a_chapter_without_a_full_run_and_says_so():
+    study = {
+        "profile": "study",
+        "seed": 0,
+        "params": {"n_seeds": 3},
+        "source": "studies/ch3_paper_budget.py",
+        "device": "cpu",
+        "wall_time_s": 7200.0,
+        "metrics": {"acc_cae_l2": 0.948, "acc_cae_l2_std": 0.007, "acc_cae": 0.70},
+        "metric_seeds": {"acc_cae_l2": [0, 1, 2], "acc_cae": [0]},
+        "published": {
+            "acc_cae_l2": {"value": 0.9511, "source": "Aytekin et al. 2018, Table II"},
+            "acc_cae": {"value": 0.849, "source": "Aytekin et al. 2018, Table II"},
+        },
+    }
+    chapters = ["02_dec_mnist", "03_l2_autoencoder"]
+    titles = {"03_l2_autoencoder": "3. l2 autoencoders"}
+    full = {"02_dec_mnist": _record("full", acc=0.84), "03_l2_autoencoder": None}
+    page = render_scoreboard(
+        chapters,
+        dict.fromkeys(chapters),
+        full,
+        profile="smoke",
+        titles=titles,
+        link=False,
+        studies={"03_l2_autoencoder": study},
+    )
+    glance = page.split("## Verdicts at a glance")[1].split("## Paper-scale runs")[0]
+    assert "| 3. l2 autoencoders (training study) | 0 | 1 | 0 | 1 | 2 |" in glance  # reproduced 1, not reproduced 1
+    paper = page.split("## Paper-scale runs")[1].split("## This build")[0]
+    assert "| 0.948 ± 0.007 |" in paper and "| 0, 1, 2 | 2 h 00 min |" in paper
+    assert "| not reproduced | Aytekin et al. 2018, Table II | 0 |  |" in paper  # its own seed on its row
+    assert "these figures come from studies/ch3_paper_budget.py" in paper
+    assert paper.split("Provenance of the paper-scale runs:")[1].count("training study") == 0  # no commit to name
+    # a committed full run wins over the study
+    page = render_scoreboard(
+        chapters,
+        dict.fromkeys(chapters),
+        {**full, "03_l2_autoencoder": _record("full", acc=0.9)},
+        profile="smoke",
+        titles=titles,
+        link=False,
+        studies={"03_l2_autoencoder": study},
+    )
+    assert "training study" not in page
