@@ -452,10 +452,52 @@ def _budget_rows():
     return rows
 
 
-def _budget_file(root, rows):
+def _budget_file(root, rows, runs=()):
     path = root / "studies" / "results" / f"{ch3.BUDGET_STUDY}.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"rows": rows, "runs": []}))
+    path.write_text(json.dumps({"rows": rows, "runs": list(runs)}))
+
+
+def _reading_run(model, seed, aucs, epochs=200, precision="bf16"):
+    """A run entry with Table IV's paper reading on two digits (score → AUC per digit)."""
+    return {
+        "model": model,
+        "seed": seed,
+        "precision": precision,
+        "epochs": epochs,
+        "paper_reading": {"k": 9, "digits": [0, 1], "auc": aucs},
+    }
+
+
+def test_budget_record_reads_table_iv_from_the_runs_that_recorded_it(tmp_path):
+    runs = [
+        _reading_run("CAE-l2", 0, {"cluster_l2": [0.90, 0.80], "recon_l2": [0.6, 0.7]}),
+        _reading_run("CAE-l2", 1, {"cluster_l2": [0.95, 0.85], "recon_l2": [0.6, 0.8]}),
+        _reading_run(
+            "CAE", 0, {"cluster_plain": [0.7, 0.8], "cluster_plain_raw": [0.6, 0.6], "recon_plain": [0.5, 0.6]}
+        ),
+        _reading_run("CAE-l2", 2, {"cluster_l2": [0.1, 0.1], "recon_l2": [0.1, 0.1]}, epochs=20),  # not the budget
+    ]
+    _budget_file(tmp_path, _budget_rows(), runs)
+    study = ch3.budget_study(tmp_path)
+    assert len(study.attrs["readings"]) == 3 * 2 * 2 + 3 * 2  # CAE-l2: 3 runs × 2 scores × 2 digits; CAE: 3 scores
+    m = ch3.budget_record(study)["metrics"]
+    assert m["auc_cae_l2_cluster"] == pytest.approx(0.875)  # seeds 0.85 and 0.90; the 20-epoch run left out
+    assert m["auc_cae_l2_cluster_std"] == pytest.approx(0.0353553, rel=1e-5)
+    assert m["auc_recon"] == pytest.approx(0.675) and m["auc_cae_cluster"] == pytest.approx(0.75)
+    assert "auc_cae_cluster_std" not in m  # one seed
+    record = ch3.budget_record(study)
+    assert {"auc_cae_l2_cluster", "auc_recon", "auc_cae_cluster"} <= set(record["published"])
+    assert record["metric_seeds"]["auc_cae_l2_cluster"] == [0, 1]
+
+
+def test_reading_aucs_score_each_digit_as_the_anomaly_class_once():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    scores = {"s": np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.4])}  # high for the 0s
+    aucs = ch3.reading_aucs(scores, y, [0, 1])
+    assert aucs["s"][0] == pytest.approx(1.0) and aucs["s"][1] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="digit 7"):
+        ch3.reading_aucs(scores, y, [7])
 
 
 def test_budget_record_takes_each_models_paper_budget_over_its_seeds_and_pairs_the_published_figures(tmp_path):
