@@ -58,6 +58,8 @@ def _recipe_run(dataset, recipe, stops, seed, ae, dec=None, idec=None):
         "settings": {"dataset": dataset, "recipe": recipe, "stops": stops, "seed": seed},
         "stops": [{"finetune_epochs": e, "ae_kmeans": {"accuracy": a}} for e, a in zip(stops, ae, strict=True)],
     }
+    if seed > 0:
+        run["machine"] = {"cpu_model": "AMD EPYC"}
     if dec is not None:
         run["clustering_on_last"] = {"dec": {"metrics": {"accuracy": dec}}, "idec": {"metrics": {"accuracy": idec}}}
     return run
@@ -95,6 +97,7 @@ def test_recipe_study_keeps_each_runs_last_stop_and_the_table_gives_mean_and_sd_
     sdae = table.iloc[0]
     assert sdae["DEC"] == "82.0 ± 2.0 %"  # 84, 80, 82: mean 82, sd (ddof=1) 2
     assert sdae["AE+KMeans"] == "73.0 ± 1.0 %" and sdae["seeds"] == "0, 1, 2"
+    assert sdae["CPU"] == "not recorded, AMD EPYC"  # which machines the seeds ran on
     assert table.loc["plain, 50 epochs end to end", "IDEC"] == "89.0 %"  # one seed: no ±
     assert table.loc["plain, 25 epochs end to end", "DEC"] == "–"
     assert ch2.recipe_table(study, "fashion_mnist").index.tolist()[1].endswith("+ 50 epochs of fine-tuning")
@@ -112,7 +115,17 @@ def test_recipe_findings_quote_the_study_in_percent_and_name_a_missing_run(tmp_p
     assert found["recipe_sdae50_idec_mean"] == pytest.approx(250 / 3) and found["recipe_sdae50_seeds"] == 3
     assert found["recipe_fashion_sdae20_dec"] == pytest.approx(58.0)
     assert found["recipe_fashion_sdae50_dec"] == pytest.approx(52.0)
+    text = ch2.recipe_text(found)
+    assert "the plain autoencoder gives DEC the better start" in text and "88.0 % on the plain" in text
+    assert "Over 3 seeds the layer-wise recipe gives DEC 82.0 ± 2.0 %" in text
+    assert "DEC reaches 58.0 % with it and 52.0 % after 50 epochs" in text
     shutil.rmtree(tmp_path / "studies")
-    _recipe_file(tmp_path, RECIPE_RUNS[:4])
-    with pytest.raises(ValueError, match="fashion_mnist, sdae, 20 epochs, seed 0"):
+    _recipe_file(tmp_path, RECIPE_RUNS[:2])  # one seed of each recipe, no Fashion-MNIST
+    found = ch2.recipe_findings(ch2.recipe_study(tmp_path))
+    assert "recipe_fashion_sdae20_dec" not in found and found["recipe_sdae50_seeds"] == 1
+    text = ch2.recipe_text(found)
+    assert "Over" not in text and "no Fashion-MNIST comparison of 20 and 50 epochs yet" in text
+    shutil.rmtree(tmp_path / "studies")
+    _recipe_file(tmp_path, RECIPE_RUNS[1:])  # no plain 50-epoch run with DEC
+    with pytest.raises(ValueError, match="mnist, plain, 50 epochs, seed 0"):
         ch2.recipe_findings(ch2.recipe_study(tmp_path))
