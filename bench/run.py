@@ -28,8 +28,10 @@ The targets assume the 2 cores are ours: on a busy machine, OpenMP threads that 
 `--omp-wait-policy passive` lets idle threads sleep instead (kinder to a shared machine, but it slows
 sklearn's float32 Lloyd, with its many short parallel regions, more than ours). The one-thread rows
 have neither effect and are the steadiest measure of the work each implementation does.
+Where the time goes: torch's profiler over one more KMeans fit and one silhouette on one thread gives
+the torch ops with the most self time and their share of the wall time (`--skip-profile` leaves it out).
 Usage: python -m bench.run [--repeats 3] [--subset N] [--skip-dunn] [--skip-memory] [--no-single-thread]
-                            [--omp-wait-policy passive] [--out bench/results.json]
+                            [--skip-profile] [--omp-wait-policy passive] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -365,6 +367,45 @@ def _in_child(task: str, repeats: int = 1) -> dict[str, Any]:
     return result
 
 
+def where_time_goes(fn: Callable[[], Any], top: int = 6) -> dict[str, Any]:
+    """One call of `fn` under torch's profiler, on one thread: the torch ops with the most self CPU
+    time, each with its share of the call's wall time (the rest is Python and non-torch work)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with _Threads(1):
+        fn()  # warm: first-call allocations and kernel choice are not the steady cost
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            started = time.perf_counter()
+            fn()
+            wall = time.perf_counter() - started
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    rows = [
+        {
+            "op": e.key,
+            "calls": int(e.count),
+            "self_s": e.self_cpu_time_total / 1e6,
+            "share": e.self_cpu_time_total / 1e6 / wall,
+        }
+        for e in ops[:top]
+    ]
+    torch_s = sum(e.self_cpu_time_total for e in ops) / 1e6
+    return {"wall_s": wall, "torch_share": torch_s / wall, "ops": rows}
+
+
+def _breakdown_rows(name: str, b: dict[str, Any]) -> list[tuple[str, ...]]:
+    ops = ", ".join(f"{o['op'].removeprefix('aten::')} {100 * o['share']:.0f} %" for o in b["ops"])
+    return [
+        (
+            f"  where {name}'s time goes (1 thread, {b['wall_s']:.2f} s)",
+            f"torch ops {100 * b['torch_share']:.0f} %",
+            ops,
+            "",
+            "",
+            "",
+        )
+    ]
+
+
 def _table(results: dict[str, Any]) -> str:
     rows = [("benchmark", "ours", "reference", "ratio", "target", "met")]
     for threads, block in results["kmeans"].items():
@@ -400,6 +441,8 @@ def _table(results: dict[str, Any]) -> str:
                         "yes" if r["faiss_speedup"] > 1 else "no",
                     )
                 )
+    if results.get("profile", {}).get("kmeans"):
+        rows += _breakdown_rows("KMeans float32", results["profile"]["kmeans"])
     if results.get("kmeans_memory"):
         m = results["kmeans_memory"]
         rows.append(
@@ -439,6 +482,8 @@ def _table(results: dict[str, Any]) -> str:
     rows.append(
         ("  |ours - sklearn|", f"{s['abs_diff']:.2e}", "", "", "<= 1e-6", "yes" if s["abs_diff"] <= 1e-6 else "no")
     )
+    if results.get("profile", {}).get("silhouette"):
+        rows += _breakdown_rows("the silhouette", results["profile"]["silhouette"])
     if results.get("dunn"):
         d = results["dunn"]
         rows.append(
@@ -505,6 +550,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--skip-memory", action="store_true", help="leave out the 60k-point KMeans memory run")
     parser.add_argument("--skip-training", action="store_true", help="leave out the fp32/bf16 training throughput")
     parser.add_argument(
+        "--skip-profile", action="store_true", help="leave out where our KMeans and silhouette spend their time"
+    )
+    parser.add_argument(
         "--no-single-thread",
         action="store_true",
         help="leave out the KMeans comparison with one thread for both libraries",
@@ -557,6 +605,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         log(f"  {results['kmeans_memory']}")
     log("silhouette, CIFAR-10 test grey, our KMeans labels")
     results["silhouette"] = bench_silhouette(X, labels, log)
+    if not args.skip_profile:
+        from dcca_core.cluster import KMeans
+        from dcca_core.metrics import silhouette_score
+
+        log("where the time goes: torch's profiler over one KMeans fit (float32) and one silhouette, one thread")
+        results["profile"] = {
+            "kmeans": where_time_goes(lambda: KMeans(10, n_init=10, random_state=0).fit(X)),
+            "silhouette": where_time_goes(lambda: silhouette_score(X, labels)),
+        }
     if not args.skip_dunn:
         log("classic Dunn index, all 70,000 MNIST digits (784-d), true labels, in a child process")
         results["dunn"] = _in_child("dunn", args.repeats)
