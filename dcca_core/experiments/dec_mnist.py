@@ -530,7 +530,7 @@ def recipe_findings(study: pd.DataFrame) -> dict[str, float]:
             rows = rows[rows["seed"] == seed]
         return rows[rows[["dec", "idec"]].notna().all(axis=1)]
 
-    out: dict[str, float] = {}
+    out: dict[str, float] = {}  # plain floats: glue formats them with Python's format spec, not numpy's repr
     for recipe in ("plain", "sdae"):
         rows = pick("mnist", recipe, 50)
         if rows.empty:
@@ -538,8 +538,8 @@ def recipe_findings(study: pd.DataFrame) -> dict[str, float]:
                 f"the recipe study has no run with DEC and IDEC for mnist, {recipe}, 50 epochs, seed 0; "
                 f"run `studies/{RECIPE_STUDY}.py`"
             )
-        out[f"recipe_{recipe}50_ae"] = 100 * rows.iloc[0]["ae_kmeans"]
-        out[f"recipe_{recipe}50_dec"] = 100 * rows.iloc[0]["dec"]
+        out[f"recipe_{recipe}50_ae"] = float(100 * rows.iloc[0]["ae_kmeans"])
+        out[f"recipe_{recipe}50_dec"] = float(100 * rows.iloc[0]["dec"])
     seeds = pick("mnist", "sdae", 50, seed=None)
     for method in ("dec", "idec"):
         stats = mean_sd(100 * seeds[method].to_numpy())
@@ -548,7 +548,7 @@ def recipe_findings(study: pd.DataFrame) -> dict[str, float]:
     for epochs in (20, 50):
         rows = pick("fashion_mnist", "sdae", epochs)
         if not rows.empty:
-            out[f"recipe_fashion_sdae{epochs}_dec"] = 100 * rows.iloc[0]["dec"]
+            out[f"recipe_fashion_sdae{epochs}_dec"] = float(100 * rows.iloc[0]["dec"])
     return out
 
 
