@@ -35,7 +35,7 @@ from dcca_core.results import atomic_write_text
 from dcca_core.utils import library_versions, machine_info
 
 OUT = Path(__file__).resolve().parent / "results" / "ch3_paper_budget.json"
-PAPER_EPOCHS = {"conv": 200, "dense": 100}
+PAPER_EPOCHS = {arch: epochs for arch, (epochs, _) in ch3.PAPER_BUDGET.items()}  # conv 200, dense 100
 READING_K = 9  # Table IV: k-means with nine clusters, one per normal digit
 LOADERS = {"mnist": load_mnist, "fashion": load_fashion_mnist}
 
